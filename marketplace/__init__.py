@@ -1,0 +1,1 @@
+"""Find, verify, pin and install MCP servers: registry client, resolver, installers, lockfile."""

@@ -1,0 +1,84 @@
+"""The ``mgx`` command: one root app assembling the marketplace and runtime command groups.
+
+It lives in ``runtime`` because the runtime may import the marketplace and not the reverse.
+Every sub-module imports its heavy dependencies inside the commands, so ``mgx --help`` and
+``mgx tool search`` stay fast. ``main`` is the only place where exceptions become messages.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from marketplace.cli import registry as registry_cli
+from marketplace.cli import tool as tool_cli
+from runtime.cli import agent as agent_cli
+from runtime.cli import model as model_cli
+
+app = typer.Typer(
+    name="mgx",
+    help="MCP marketplace manager with a local-model runtime.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(tool_cli.app, name="tool")
+app.add_typer(registry_cli.app, name="registry")
+app.add_typer(model_cli.app, name="model")
+agent_cli.register(app)
+
+_debug = False
+
+
+@app.callback()
+def _root(
+    debug: bool = typer.Option(False, "--debug", help="Show full tracebacks on errors."),
+) -> None:
+    global _debug
+    _debug = debug
+
+
+def _expected_errors() -> tuple[type[BaseException], ...]:
+    from marketplace.errors import MarketplaceError
+    from registry_cache.errors import CacheError
+    from runtime.errors import MgxRuntimeError
+
+    return (MarketplaceError, CacheError, MgxRuntimeError)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Console entry point: run the app, turning known errors into one line and an exit code."""
+    debug = "--debug" in (sys.argv[1:] if argv is None else argv)
+    try:
+        app(args=argv, standalone_mode=False)
+    except KeyboardInterrupt:
+        sys.stderr.write("mgx: interrupted\n")
+        return 130
+    except SystemExit as exc:  # typer/click exit paths (help, usage errors handled below)
+        return int(exc.code or 0) if not isinstance(exc.code, str) else 1
+    except Exception as exc:
+        import click
+
+        if isinstance(exc, click.exceptions.Exit):
+            return exc.exit_code
+        if isinstance(exc, click.ClickException):
+            exc.show()
+            return exc.exit_code
+        if isinstance(exc, click.exceptions.Abort):
+            sys.stderr.write("mgx: aborted\n")
+            return 1
+        if debug:
+            raise
+        expected = _expected_errors()
+        message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        if isinstance(exc, expected):
+            sys.stderr.write(f"mgx: error: {message}\n")
+            return getattr(exc, "exit_code", 1)
+        sys.stderr.write(f"mgx: internal error: {type(exc).__name__}: {message} (rerun with --debug)\n")
+        return 70
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

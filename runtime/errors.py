@@ -1,0 +1,32 @@
+"""Exceptions raised by the runtime.
+
+    MgxRuntimeError          (named so it does not shadow the builtin RuntimeError)
+    ├── ModelServerError     a managed model server failed to start, answer or stop
+    ├── LLMError             the chat endpoint failed after retries, or answered garbage
+    ├── ToolError            an MCP tool server failed (start, list, call)
+    └── AgentError           the agent loop cannot go on (e.g. max steps reached)
+"""
+
+from __future__ import annotations
+
+
+class MgxRuntimeError(Exception):
+    """Root of every error the runtime raises on purpose."""
+
+    exit_code = 1
+
+
+class ModelServerError(MgxRuntimeError):
+    pass
+
+
+class LLMError(MgxRuntimeError):
+    pass
+
+
+class ToolError(MgxRuntimeError):
+    pass
+
+
+class AgentError(MgxRuntimeError):
+    pass
