@@ -1,0 +1,9 @@
+"""`mgx tool` commands (placeholder module, filled by its owner)."""
+
+from __future__ import annotations
+
+import typer
+
+
+def register(app: typer.Typer) -> None:
+    """Attach this module's commands to the ``mgx tool`` group."""
