@@ -1,0 +1,224 @@
+"""``ToolHub``: the MCP servers of one tool set, started together, seen as one list of tools."""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import logging
+import time
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from runtime.errors import ToolError
+from runtime.tools._filters import ToolFilter
+from runtime.tools._model import HubTool, ServerSpec, ServerStatus, ToolOutcome
+from runtime.tools._naming import expose_names
+from runtime.tools._results import DEFAULT_MAX_CHARS
+from runtime.tools._server import ServerConnection
+
+log = logging.getLogger(__name__)
+
+
+class ToolHub:
+    """Start MCP servers in parallel and expose their tools as OpenAI function tools.
+
+    Use as an async context manager::
+
+        async with ToolHub(specs, call_timeout=60) as hub:
+            tools = hub.openai_tools(ToolFilter(deny=("*delete*",)))
+            outcome = await hub.call("time__get_current_time", {"timezone": "UTC"})
+
+    ``require_all`` (default True) makes entering fail with ``ToolError`` if any server
+    cannot start, after stopping those that did; with False the failed ones are reported
+    by ``status()`` and their tools are simply absent. Leaving the context stops every
+    server (the SDK closes stdin, then terminates the process group).
+    """
+
+    def __init__(
+        self,
+        servers: Sequence[ServerSpec],
+        *,
+        call_timeout: float = 60.0,
+        startup_timeout: float = 60.0,
+        max_restarts: int = 1,
+        max_result_chars: int = DEFAULT_MAX_CHARS,
+        log_dir: Path | None = None,
+        require_all: bool = True,
+    ) -> None:
+        names = [s.name for s in servers]
+        if len(set(names)) != len(names):
+            dupes = sorted({n for n in names if names.count(n) > 1})
+            raise ToolError(f"duplicate server names in tool set: {', '.join(dupes)}")
+        self.call_timeout = call_timeout
+        self._require_all = require_all
+        self._conns = {
+            s.name: ServerConnection(
+                s,
+                log_dir=log_dir,
+                startup_timeout=startup_timeout,
+                max_restarts=max_restarts,
+                max_result_chars=max_result_chars,
+            )
+            for s in servers
+        }
+        self._tools: dict[str, HubTool] = {}
+        self._entered = False
+
+    async def __aenter__(self) -> ToolHub:
+        if self._entered:
+            raise ToolError("a ToolHub can be entered only once")
+        self._entered = True
+        results = await asyncio.gather(
+            *(conn.start() for conn in self._conns.values()), return_exceptions=True
+        )
+        failures = [r for r in results if isinstance(r, BaseException)]
+        for r in failures:
+            if not isinstance(r, Exception):  # cancellation / KeyboardInterrupt: stop and re-raise
+                await self._stop_all()
+                raise r
+        if failures and self._require_all:
+            await self._stop_all()
+            first = failures[0]
+            more = f" (and {len(failures) - 1} more)" if len(failures) > 1 else ""
+            raise ToolError(f"{first}{more}") from first
+        self._index_tools()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self._stop_all()
+
+    async def _stop_all(self) -> None:
+        # Shielded so that a cancelled caller still waits for every process to go away.
+        await asyncio.shield(asyncio.gather(*(c.stop() for c in self._conns.values())))
+
+    def _index_tools(self) -> None:
+        pairs = [
+            (conn.spec.name, tool.name)
+            for conn in self._conns.values()
+            if conn.state == "active"
+            for tool in conn.tools
+        ]
+        names = expose_names(pairs)
+        by_pair = {
+            (conn.spec.name, tool.name): tool
+            for conn in self._conns.values()
+            for tool in conn.tools
+        }
+        tools: dict[str, HubTool] = {}
+        for (server, tool_name), exposed in names.items():
+            tool = by_pair[(server, tool_name)]
+            tools[exposed] = HubTool(
+                name=exposed,
+                server=server,
+                tool=tool_name,
+                description=(tool.description or tool.title or tool_name).strip(),
+                input_schema=_input_schema(tool.input_schema),
+                output_schema=copy.deepcopy(tool.output_schema),
+            )
+        # Sorted by exposed name: every agent gets the same tool block, in the same order,
+        # so the prompt prefix is byte-identical across agents (vLLM prefix cache).
+        self._tools = dict(sorted(tools.items()))
+
+    # --- what the model sees ---------------------------------------------------------------
+    def tools(self, tool_filter: ToolFilter | None = None) -> list[HubTool]:
+        """The tools passing ``tool_filter``, as copies (callers may not corrupt the cache)."""
+        return [
+            _copy_tool(t)
+            for t in self._tools.values()
+            if tool_filter is None or tool_filter.admits(t)
+        ]
+
+    def openai_tools(self, tool_filter: ToolFilter | None = None) -> list[dict[str, Any]]:
+        """The OpenAI ``tools`` array for the tools passing ``tool_filter`` (sorted by name)."""
+        return [t.openai() for t in self.tools(tool_filter)]
+
+    def status(self) -> list[ServerStatus]:
+        """Every server with its state (active, restarting, failed, stopped) and tool count."""
+        return [
+            ServerStatus(
+                name=c.spec.name,
+                state=c.state,
+                transport=c.spec.transport,
+                tools=len(c.tools) if c.state != "failed" or c.tools else 0,
+                restarts=c.restarts,
+                error=c.error,
+            )
+            for c in self._conns.values()
+        ]
+
+    @property
+    def active(self) -> list[str]:
+        """Names of the servers that are up."""
+        return [c.spec.name for c in self._conns.values() if c.state == "active"]
+
+    @property
+    def failed(self) -> dict[str, str]:
+        """Names of the servers that failed, with why."""
+        return {
+            c.spec.name: c.error or "failed" for c in self._conns.values() if c.state == "failed"
+        }
+
+    # --- calls -----------------------------------------------------------------------------
+    async def call(
+        self,
+        name: str,
+        arguments: dict[str, Any] | None = None,
+        *,
+        timeout: float | None = None,
+        allowed: Iterable[str] | None = None,
+    ) -> ToolOutcome:
+        """Call the tool exposed as ``name``. Tool faults come back as ``is_error`` outcomes.
+
+        ``allowed`` (exposed names) guards against a model calling a tool that its agent's
+        filter hid from it: such a call is answered with an error, not executed.
+        """
+        started = time.perf_counter()
+        tool = self._tools.get(name)
+        if tool is None or (allowed is not None and name not in set(allowed)):
+            visible = sorted(self._tools if allowed is None else set(allowed) & set(self._tools))
+            hint = ", ".join(visible[:20]) or "none"
+            return ToolOutcome(
+                name=name,
+                text=f"Tool error: there is no tool named {name!r}. Available tools: {hint}",
+                is_error=True,
+            )
+        if arguments is not None and not isinstance(arguments, dict):
+            return ToolOutcome(
+                name=name, text="Tool error: arguments must be a JSON object", is_error=True
+            )
+        text, is_error, structured = await self._conns[tool.server].call(
+            tool.tool, dict(arguments or {}), timeout=timeout or self.call_timeout
+        )
+        return ToolOutcome(
+            name=name,
+            text=text,
+            is_error=is_error,
+            structured=structured,
+            duration_s=time.perf_counter() - started,
+        )
+
+
+def _input_schema(schema: Any) -> dict[str, Any]:
+    # OpenAI function parameters must be an object schema; some servers send {} or omit it.
+    out = copy.deepcopy(schema) if isinstance(schema, dict) else {}
+    if out.get("type") != "object":
+        out = {"type": "object", "properties": {}} if not out else {"type": "object", **out}
+    out.setdefault("properties", {})
+    return out
+
+
+def _copy_tool(tool: HubTool) -> HubTool:
+    from dataclasses import replace
+
+    return replace(
+        tool,
+        input_schema=copy.deepcopy(tool.input_schema),
+        output_schema=copy.deepcopy(tool.output_schema),
+    )

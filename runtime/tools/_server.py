@@ -1,0 +1,336 @@
+"""One MCP server connection: start, list tools once, call with a timeout, restart once.
+
+The mcp SDK's ``Client`` holds anyio task groups, which must be entered and exited by the
+same task. So each connection is owned by one long-lived *runner* task that enters the
+client, lists the tools, signals readiness and waits for a stop request; calls come from
+any task through the client's streams. A restart stops the runner and starts a new one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import IO, Any
+
+from runtime.errors import ToolError
+from runtime.tools._model import ServerSpec, ServerState
+from runtime.tools._results import result_text, truncate
+
+log = logging.getLogger(__name__)
+
+_STOP_TIMEOUT = 15.0  # the SDK's own shutdown is bounded by ~6.5 s (grace + TERM + KILL)
+_MAX_PROBE_TIMEOUT = 5.0
+
+
+class ServerConnection:
+    """A managed connection to one MCP server (not public: use ``ToolHub``)."""
+
+    def __init__(
+        self,
+        spec: ServerSpec,
+        *,
+        log_dir: Path | None,
+        startup_timeout: float,
+        max_restarts: int,
+        max_result_chars: int,
+    ) -> None:
+        self.spec = spec
+        self.state: ServerState = "starting"
+        self.error: str | None = None
+        self.restarts = 0
+        self.tools: list[Any] = []  # mcp_types.Tool, as first listed
+        self._log_dir = log_dir
+        self._startup_timeout = startup_timeout
+        self._max_restarts = max_restarts
+        self._max_result_chars = max_result_chars
+        self._client: Any = None
+        self._runner: asyncio.Task[None] | None = None
+        self._stop = asyncio.Event()
+        self._generation = 0
+        self._restart_task: asyncio.Task[None] | None = None
+        self._lock = asyncio.Lock()
+
+    # --- lifecycle -------------------------------------------------------------------------
+    async def start(self) -> None:
+        """Start (or restart) the server and list its tools; raises ``ToolError`` on failure."""
+        self.state = "starting" if self._generation == 0 else "restarting"
+        self._generation += 1
+        self._stop = asyncio.Event()
+        ready: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._runner = asyncio.create_task(
+            self._run(ready, self._stop), name=f"mcp:{self.spec.name}"
+        )
+        try:
+            await ready
+        except BaseException as exc:
+            await self._join_runner()
+            self.state = "failed"
+            if isinstance(exc, ToolError):
+                self.error = str(exc)
+                raise
+            if isinstance(exc, asyncio.CancelledError):
+                raise
+            self.error = f"server {self.spec.name!r} failed to start: {_describe(exc)}"
+            raise ToolError(self.error + self._log_hint()) from exc
+        self.state = "active"
+        self.error = None
+
+    async def stop(self) -> None:
+        """Stop the server (waits for a pending restart first); never raises."""
+        if self._restart_task is not None:
+            with contextlib.suppress(BaseException):
+                await self._restart_task
+        await self._join_runner()
+        if self.state != "failed":
+            self.state = "stopped"
+
+    async def _join_runner(self) -> None:
+        runner, self._runner = self._runner, None
+        self._client = None
+        if runner is None:
+            return
+        self._stop.set()
+        try:
+            await asyncio.wait_for(asyncio.shield(runner), _STOP_TIMEOUT)
+        except TimeoutError:
+            runner.cancel()
+            with contextlib.suppress(BaseException):
+                await runner
+        except BaseException:  # the runner's own failure was reported through `ready`
+            pass
+
+    async def _run(self, ready: asyncio.Future[None], stop: asyncio.Event) -> None:
+        try:
+            async with self._open() as client:
+                async with asyncio.timeout(self._startup_timeout):
+                    tools = await _list_all_tools(client)
+                if self._generation == 1:
+                    self.tools = tools
+                self._client = client
+                ready.set_result(None)
+                await stop.wait()
+        except BaseException as exc:
+            if not ready.done():
+                if isinstance(exc, (TimeoutError, asyncio.TimeoutError)):
+                    ready.set_exception(
+                        ToolError(
+                            f"server {self.spec.name!r} did not finish starting within "
+                            f"{self._startup_timeout:g}s" + self._log_hint()
+                        )
+                    )
+                else:
+                    ready.set_exception(exc if isinstance(exc, Exception) else ToolError(str(exc)))
+            if isinstance(exc, Exception):
+                log.debug("server %s runner ended: %s", self.spec.name, _describe(exc))
+                return
+            raise
+
+    @contextlib.asynccontextmanager
+    async def _open(self) -> AsyncIterator[Any]:
+        from mcp import Client  # imported lazily: `mgx --help` must not import mcp
+        from mcp.types import Implementation
+
+        info = Implementation(name="mgx", version=_version())
+        async with contextlib.AsyncExitStack() as stack:
+            if self.spec.transport == "stdio":
+                from mcp.client.stdio import StdioServerParameters
+
+                if not self.spec.command:
+                    raise ToolError(f"server {self.spec.name!r} has no command to run")
+                params = StdioServerParameters(
+                    command=self.spec.command[0],
+                    args=list(self.spec.command[1:]),
+                    env=dict(self.spec.env),
+                    cwd=self.spec.cwd,
+                )
+                target: Any = _stdio_transport(params, stack.enter_context(self._errlog()))
+            else:
+                target = await stack.enter_async_context(_remote_transport(self.spec))
+            client = Client(target, client_info=info)
+            async with asyncio.timeout(self._startup_timeout):
+                await stack.enter_async_context(client)
+            yield client
+
+    def _errlog(self) -> contextlib.AbstractContextManager[IO[str]]:
+        # A server's stderr goes to its own log file: it must not interleave with mgx output.
+        if self._log_dir is None:
+            return open("/dev/null", "w")  # noqa: SIM115 - closed by the exit stack
+        self._log_dir.mkdir(parents=True, exist_ok=True)
+        return open(self._log_path(), "a", encoding="utf-8")  # noqa: SIM115
+
+    def _log_path(self) -> Path:
+        from runtime.tools._naming import sanitise
+
+        assert self._log_dir is not None
+        return self._log_dir / f"{sanitise(self.spec.name)}.log"
+
+    def _log_hint(self) -> str:
+        if self._log_dir is None:
+            return ""
+        try:
+            lines = self._log_path().read_text(encoding="utf-8", errors="replace").splitlines()
+        except OSError:
+            return ""
+        last = next((line.strip() for line in reversed(lines) if line.strip()), "")
+        return f" (stderr: {last[:200]})" if last else f" (log: {self._log_path()})"
+
+    # --- calls -----------------------------------------------------------------------------
+    async def call(
+        self, tool: str, arguments: dict[str, Any], *, timeout: float
+    ) -> tuple[str, bool, Any]:
+        """Call ``tool``; returns ``(text, is_error, structured)``. Never raises for tool faults.
+
+        A crash (connection closed) or a hang (the call times out and the server does not
+        answer a probe either) schedules a restart; the caller gets a tool error right away.
+        """
+        from mcp.shared.exceptions import MCPError
+        from mcp_types import CONNECTION_CLOSED, REQUEST_TIMEOUT
+
+        if self._restart_task is not None and not self._restart_task.done():
+            with contextlib.suppress(BaseException):
+                await self._restart_task
+        client, generation = self._client, self._generation
+        if self.state == "failed" or client is None:
+            return (
+                f"Tool error: server {self.spec.name!r} is not running ({self.error or 'stopped'})",
+                True,
+                None,
+            )
+        try:
+            result = await client.call_tool(tool, arguments, read_timeout_seconds=timeout)
+        except MCPError as exc:
+            if exc.code == REQUEST_TIMEOUT:
+                if await self._responsive(client, timeout):
+                    return (
+                        f"Tool error: {tool!r} did not finish within {timeout:g}s "
+                        "(the call was cancelled; the server is still running)",
+                        True,
+                        None,
+                    )
+                self._schedule_restart(generation, "stopped responding")
+                return (
+                    f"Tool error: {tool!r} did not finish within {timeout:g}s and server "
+                    f"{self.spec.name!r} stopped responding{self._restart_note()}",
+                    True,
+                    None,
+                )
+            if exc.code == CONNECTION_CLOSED:
+                self._schedule_restart(generation, "crashed")
+                return (
+                    f"Tool error: server {self.spec.name!r} crashed during the call "
+                    f"({exc.error.message}){self._restart_note()}",
+                    True,
+                    None,
+                )
+            return (
+                f"Tool error: {truncate(exc.error.message, self._max_result_chars)}",
+                True,
+                None,
+            )
+        except Exception as exc:  # transport faults (e.g. a remote dropping) are tool errors too
+            self._schedule_restart(generation, _describe(exc))
+            return (
+                f"Tool error: server {self.spec.name!r} failed: {_describe(exc)}"
+                f"{self._restart_note()}",
+                True,
+                None,
+            )
+        text, structured = result_text(result, max_chars=self._max_result_chars)
+        return text, bool(result.is_error), structured
+
+    async def _responsive(self, client: Any, timeout: float) -> bool:
+        try:
+            async with asyncio.timeout(min(_MAX_PROBE_TIMEOUT, max(timeout, 0.5))):
+                await client.session.list_tools()
+            return True
+        except Exception:
+            return False
+
+    def _restart_note(self) -> str:
+        if self.restarts < self._max_restarts:
+            return "; it is being restarted, you may retry"
+        return "; it will not be restarted again"
+
+    def _schedule_restart(self, generation: int, why: str) -> None:
+        if generation != self._generation or (self._restart_task and not self._restart_task.done()):
+            return  # another caller already saw this instance fail
+        self._restart_task = asyncio.create_task(self._restart(generation, why))
+
+    async def _restart(self, generation: int, why: str) -> None:
+        async with self._lock:
+            if generation != self._generation:
+                return
+            await self._join_runner()
+            if self.restarts >= self._max_restarts:
+                self.state = "failed"
+                self.error = f"{why}; restart limit ({self._max_restarts}) reached"
+                return
+            self.restarts += 1
+            log.warning("restarting MCP server %s (%s)", self.spec.name, why)
+            started = time.perf_counter()
+            try:
+                await self.start()
+            except Exception as exc:
+                self.state = "failed"
+                self.error = f"{why}; restart failed: {_describe(exc)}"
+            else:
+                log.info(
+                    "server %s restarted in %.2fs", self.spec.name, time.perf_counter() - started
+                )
+
+
+async def _list_all_tools(client: Any) -> list[Any]:
+    tools: list[Any] = []
+    cursor: str | None = None
+    for _ in range(100):  # a server paginating forever cannot hang startup
+        page = await client.list_tools(cursor=cursor)
+        tools.extend(page.tools)
+        cursor = page.next_cursor
+        if not cursor:
+            break
+    return tools
+
+
+def _stdio_transport(params: Any, errlog: IO[str]) -> Any:
+    from mcp.client.stdio import stdio_client
+
+    return stdio_client(params, errlog=errlog)
+
+
+@contextlib.asynccontextmanager
+async def _remote_transport(spec: ServerSpec) -> AsyncIterator[Any]:
+    if not spec.url:
+        raise ToolError(f"remote server {spec.name!r} has no URL")
+    import httpx2  # the HTTP library the mcp SDK's transports are written against
+
+    if spec.transport == "sse":
+        from mcp.client.sse import sse_client
+
+        yield sse_client(spec.url, headers=dict(spec.headers))
+        return
+    from mcp.client.streamable_http import streamable_http_client
+
+    timeout = httpx2.Timeout(30.0, read=300.0)
+    async with httpx2.AsyncClient(headers=dict(spec.headers), timeout=timeout) as http:
+        yield streamable_http_client(spec.url, http_client=http)
+
+
+def _describe(exc: BaseException) -> str:
+    if isinstance(exc, BaseExceptionGroup):
+        inner = exc.exceptions[0] if exc.exceptions else exc
+        return _describe(inner)
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+def _version() -> str:
+    try:
+        from importlib.metadata import version
+
+        return version("mgx")
+    except Exception:
+        return "0"

@@ -1,0 +1,87 @@
+"""Fixtures for the agent/tool tests: the demo MCP server and helpers to check processes."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from runtime.tools import ServerSpec
+
+DEMO_SERVER = Path(__file__).with_name("mcp_demo_server.py")
+
+
+def demo_spec(name: str = "demo", *extra: str, env: dict[str, str] | None = None) -> ServerSpec:
+    """A stdio ServerSpec running the tests' MCP server under ``name``."""
+    return ServerSpec(
+        name=name,
+        command=(sys.executable, str(DEMO_SERVER), "--name", name, *extra),
+        env=env or {},
+    )
+
+
+def alive(pid: int) -> bool:
+    """Whether ``pid`` exists (and is not a zombie we failed to reap)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().split(") ", 1)[1][0] != "Z"
+    except OSError:
+        return False
+
+
+def wait_dead(pids: list[int], timeout: float = 15.0) -> list[int]:
+    """Wait until every pid is gone; returns the ones still alive at the deadline."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        left = [p for p in pids if alive(p)]
+        if not left:
+            return []
+        time.sleep(0.05)
+    return [p for p in pids if alive(p)]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def http_demo() -> Iterator[str]:
+    """The demo server over streamable HTTP on a loopback port; yields its URL."""
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, str(DEMO_SERVER), "--name", "remote", "--http", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                break
+            except OSError:
+                if proc.poll() is not None:
+                    pytest.fail("demo HTTP server exited early")
+                time.sleep(0.1)
+        else:
+            pytest.fail("demo HTTP server did not listen in 30s")
+        yield f"http://127.0.0.1:{port}/mcp"
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
