@@ -7,12 +7,15 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from runtime.tools import ServerSpec
+from runtime.client import ChatClient
+from runtime.tools import ServerSpec, ToolHub
+from tests.scripted_llm import ScriptedLLM
 
 DEMO_SERVER = Path(__file__).with_name("mcp_demo_server.py")
 
@@ -85,3 +88,24 @@ def http_demo() -> Iterator[str]:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+@pytest.fixture
+def llm() -> Iterator[ScriptedLLM]:
+    """A started scripted OpenAI-compatible server (``llm.add(...)`` script steps)."""
+    with ScriptedLLM() as server:
+        yield server
+
+
+def chat(server: ScriptedLLM, **kwargs: Any) -> ChatClient:
+    """A client for ``server`` with fast retry backoff (close it, or use ``async with``)."""
+    kwargs.setdefault("backoff_s", 0.01)
+    kwargs.setdefault("timeout", 60)
+    return ChatClient(server.url, "scripted", **kwargs)
+
+
+@pytest.fixture
+async def demo_hub(tmp_path: Path) -> AsyncIterator[ToolHub]:
+    """A ToolHub over one demo server (``demo__*`` tools), stopped after the test."""
+    async with ToolHub([demo_spec()], log_dir=tmp_path / "tool-logs", call_timeout=30) as hub:
+        yield hub
