@@ -1,9 +1,158 @@
-"""`mgx agent …` command."""
+"""`mgx agent …`: run a task with one agent, or a team of agents, over a locked tool set.
+
+``mgx agent TASK --agents N`` (or several ``--model``) runs a team: the agents answer in
+parallel, vote, and the winner presents the final answer. One command rather than a separate
+``mgx team`` because a team is the same task with the same flags, only more agents.
+"""
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import TYPE_CHECKING
+
 import typer
+
+if TYPE_CHECKING:
+    from runtime.agent import RunUsage
 
 
 def register(app: typer.Typer) -> None:
     """Attach the ``agent`` command to the root app."""
+    app.command(
+        "agent",
+        help="Run TASK with a local (or any OpenAI-compatible) model and the tools of a tool set; "
+        "prints the answer, and usage (tokens, tool calls, time) on stderr.",
+    )(agent_command)
+
+
+def agent_command(
+    task: str = typer.Argument(..., help="What the agent should do (one quoted string)."),
+    model: list[str] = typer.Option(
+        ...,
+        "--model",
+        "-m",
+        help="A model name (managed by `mgx model serve` or configured) or an OpenAI-compatible "
+        "base URL. Repeat to mix models in a team (assigned to agents round-robin).",
+    ),
+    toolset: str | None = typer.Option(
+        None,
+        "--toolset",
+        "-t",
+        help="Tool set from the project's mgx.lock whose tools the agent may call "
+        "(default: no tools).",
+    ),
+    project: Path = typer.Option(
+        Path("."),
+        "--project",
+        "-C",
+        help="Project directory holding mgx.toml and mgx.lock.",
+    ),
+    max_steps: int = typer.Option(10, "--max-steps", min=1, help="Cap on model calls per agent."),
+    agents: int = typer.Option(
+        0,
+        "--agents",
+        "-n",
+        min=0,
+        help="Number of agents; more than one runs a team (answer, vote, present). "
+        "Default: one per --model.",
+    ),
+    allow: list[str] = typer.Option(
+        [],
+        "--allow",
+        help="Only tools matching this glob (server__tool or server/tool); repeatable.",
+    ),
+    deny: list[str] = typer.Option(
+        [], "--deny", help="Hide tools matching this glob; repeatable; wins over --allow."
+    ),
+    tool_timeout: float = typer.Option(
+        60.0, "--tool-timeout", min=0.1, help="Seconds a tool call may take before it fails."
+    ),
+    json_out: bool = typer.Option(
+        False, "--json", help="Print the answer, steps, votes and usage as JSON."
+    ),
+) -> None:
+    import asyncio
+
+    from marketplace.cli.output import emit_json, note
+    from marketplace.settings import Settings
+    from runtime.models import resolve_target
+    from runtime.runner import run_task
+    from runtime.tools import ToolFilter
+
+    settings = Settings.from_env()
+    targets = [resolve_target(m, settings=settings) for m in model]
+    servers = []
+    if toolset:
+        from runtime.toolset_loader import load_toolset
+
+        servers = load_toolset(settings, project, toolset)
+    tool_filter = ToolFilter(allow=tuple(allow), deny=tuple(deny)) if allow or deny else None
+    with _progress(enabled=not json_out) as phase:
+        outcome = asyncio.run(
+            run_task(
+                task,
+                models=targets,
+                servers=servers,
+                agents=agents or len(targets),
+                max_steps=max_steps,
+                tool_filter=tool_filter,
+                tool_timeout=tool_timeout,
+                log_dir=settings.state_dir / "tool-logs",
+                on_phase=phase,
+            )
+        )
+    if json_out:
+        emit_json(_as_json(outcome))
+        return
+    typer.echo(outcome.answer)
+    for status in outcome.servers:
+        if status.state == "failed":
+            note(f"mgx: tool server {status.name} failed: {status.error}")
+    if outcome.team is not None:
+        votes = ", ".join(f"{k}={v}" for k, v in outcome.team.tally.items())
+        note(f"team: winner {outcome.team.winner} (votes: {votes or 'none'})")
+        if outcome.team.guard.triggered:
+            note(f"autonomy guard: re-prompted ({outcome.team.guard.reason})")
+    note(usage_line(outcome.usage))
+
+
+def usage_line(usage: RunUsage) -> str:
+    """``usage: 1234 tokens (prompt 1000, completion 234) · 2 model calls · …``"""
+    return (
+        f"usage: {usage.total_tokens} tokens (prompt {usage.prompt_tokens}, "
+        f"completion {usage.completion_tokens}) · {usage.model_calls} model calls · "
+        f"{usage.tool_calls} tool calls ({usage.tool_errors} failed) · {usage.wall_s:.1f}s"
+    )
+
+
+def _as_json(outcome: object) -> dict[str, object]:
+    from marketplace.cli.output import to_jsonable
+
+    data = to_jsonable(outcome)
+    assert isinstance(data, dict)
+    if data.get("agent"):
+        data["agent"].pop("messages", None)  # the full history is long; steps say what happened
+    return data
+
+
+class _progress:
+    """A spinner on stderr naming the current phase (only on a TTY and without --json)."""
+
+    def __init__(self, *, enabled: bool) -> None:
+        import sys
+
+        self._enabled = enabled and sys.stderr.isatty()
+        self._status = None
+
+    def __enter__(self):  # type: ignore[no-untyped-def]
+        if not self._enabled:
+            return lambda _msg: None
+        from rich.console import Console
+
+        self._status = Console(stderr=True).status("starting")
+        self._status.__enter__()
+        return self._status.update
+
+    def __exit__(self, *exc: object) -> None:
+        if self._status is not None:
+            self._status.__exit__(*exc)

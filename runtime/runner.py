@@ -1,0 +1,135 @@
+"""One call that runs a task end to end: tools up, clients open, agent or team, all closed.
+
+This is what ``mgx agent`` calls; it is also the simplest way to use the runtime from code::
+
+    outcome = await run_task("What time is it in Tokyo?", models=[target], servers=specs)
+    print(outcome.answer)
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from runtime.agent import DEFAULT_SYSTEM_PROMPT, Agent, AgentConfig, AgentResult, RunUsage
+from runtime.errors import AgentError
+
+if TYPE_CHECKING:
+    from runtime.models import ModelTarget
+    from runtime.team import TeamResult
+    from runtime.tools import ServerSpec, ServerStatus, ToolFilter
+
+__all__ = ["TaskOutcome", "run_task"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class TaskOutcome:
+    """The answer, the usage, the tool servers' status and the full agent or team result."""
+
+    answer: str
+    usage: RunUsage
+    servers: tuple[ServerStatus, ...] = ()
+    agent: AgentResult | None = None
+    team: TeamResult | None = None
+    tools: tuple[str, ...] = field(default=())
+
+
+async def run_task(
+    task: str,
+    *,
+    models: Sequence[ModelTarget],
+    servers: Sequence[ServerSpec] = (),
+    agents: int = 1,
+    max_steps: int = 10,
+    tool_filter: ToolFilter | None = None,
+    tool_timeout: float = 60.0,
+    startup_timeout: float = 60.0,
+    log_dir: Path | None = None,
+    system_prompt: str = DEFAULT_SYSTEM_PROMPT,
+    on_phase: Callable[[str], None] | None = None,
+    client_options: dict[str, Any] | None = None,
+) -> TaskOutcome:
+    """Run ``task`` with ``agents`` agents over ``models`` (assigned round-robin) and the
+    tool servers ``servers`` (started in parallel, stopped on the way out).
+
+    One agent runs the plain loop; several run as a team (answer, vote, present). Raises
+    ``AgentError`` (e.g. ``MaxStepsExceeded``), ``LLMError`` or ``ToolError``.
+    """
+    from runtime.client import ChatClient
+    from runtime.models import pick_endpoint
+    from runtime.team import TeamMember, run_team
+    from runtime.tools import ToolHub
+
+    if not models:
+        raise AgentError("no model given (use --model NAME or --model URL)")
+    if agents < 1:
+        raise AgentError(f"--agents must be at least 1 (got {agents})")
+    phase = on_phase or (lambda _msg: None)
+    async with contextlib.AsyncExitStack() as stack:
+        hub = None
+        if servers:
+            phase(f"starting {len(servers)} tool server(s)")
+            hub = await stack.enter_async_context(
+                ToolHub(
+                    servers,
+                    call_timeout=tool_timeout,
+                    startup_timeout=startup_timeout,
+                    log_dir=log_dir,
+                )
+            )
+        # One client per model target; agents on the same target share its connection pool,
+        # so their requests go out concurrently (vLLM batches them).
+        clients = []
+        for target in models:
+            base_url = await pick_endpoint(target)
+            client = ChatClient(
+                base_url, target.model, api_key=target.api_key, **(client_options or {})
+            )
+            clients.append(await stack.enter_async_context(client))
+        status = lambda: tuple(hub.status()) if hub is not None else ()  # noqa: E731
+        if agents == 1:
+            phase("running the agent")
+            agent = Agent(
+                clients[0],
+                hub=hub,
+                config=AgentConfig(
+                    max_steps=max_steps,
+                    tool_filter=tool_filter,
+                    tool_timeout=tool_timeout,
+                    system_prompt=system_prompt,
+                ),
+            )
+            result = await agent.run(task)
+            return TaskOutcome(
+                answer=result.final_text,
+                usage=result.usage,
+                servers=status(),
+                agent=result,
+                tools=result.tools,
+            )
+        members = [
+            TeamMember(
+                name=f"agent{i + 1}",
+                client=clients[i % len(clients)],
+                model=models[i % len(models)].name,
+                tool_filter=tool_filter,
+            )
+            for i in range(agents)
+        ]
+        phase(f"running a team of {agents} agents")
+        team = await run_team(
+            task,
+            members,
+            hub=hub,
+            max_steps=max_steps,
+            tool_timeout=tool_timeout,
+            system_prompt=system_prompt,
+        )
+        tools = tuple(t.name for t in hub.tools(tool_filter)) if hub is not None else ()
+        return TaskOutcome(
+            answer=team.final_text, usage=team.usage, servers=status(), team=team, tools=tools
+        )
+    raise AssertionError("unreachable")  # pragma: no cover - the exit stack does not swallow
