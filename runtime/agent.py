@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
@@ -113,6 +113,11 @@ class AgentConfig:
     tool_timeout: float | None = None  # per call; None: the hub's default
     temperature: float | None = None
     max_tokens: int | None = None
+    # Passed on every model call. "required" forces a tool call each step (so the run ends
+    # only at max_steps): meant for driving single steps. ``request_extra`` is merged into
+    # the request body (vendor parameters such as ``seed``, ``stop``, ``chat_template_kwargs``).
+    tool_choice: Any = None
+    request_extra: Mapping[str, Any] | None = None
 
     def __post_init__(self) -> None:
         if self.max_steps < 1:
@@ -237,8 +242,10 @@ class Agent:
         completion = await self.client.complete(
             history,
             tools=self._tools or None,
+            tool_choice=self.config.tool_choice if self._tools else None,
             temperature=self.config.temperature,
             max_tokens=self.config.max_tokens,
+            extra=dict(self.config.request_extra) if self.config.request_extra else None,
         )
         elapsed = time.perf_counter() - t0
         usage = usage.with_completion(completion, elapsed)
