@@ -325,11 +325,22 @@ class ScriptedLLM:
 
 
 def _common_prefix(a: str, b: str) -> int:
-    n = min(len(a), len(b))
-    i = 0
-    while i < n and a[i] == b[i]:
-        i += 1
-    return i
+    # Binary search on slices: C-speed comparisons, so a long history costs microseconds.
+    lo, hi = 0, min(len(a), len(b))
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        if a[:mid] == b[:mid]:
+            lo = mid
+        else:
+            hi = mid - 1
+    return lo
+
+
+def _frame(event: Mapping[str, Any] | str) -> bytes:
+    """One SSE event as one HTTP chunk."""
+    text = event if isinstance(event, str) else f"data: {json.dumps(event)}\n\n"
+    data = text.encode()
+    return b"%x\r\n%s\r\n" % (len(data), data)
 
 
 class _Server(ThreadingHTTPServer):
@@ -543,18 +554,20 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
 
     def _event(self, event: Mapping[str, Any] | str) -> None:
-        text = event if isinstance(event, str) else f"data: {json.dumps(event)}\n\n"
-        data = text.encode()
-        self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
+        self.wfile.write(_frame(event))
 
     def _stream(self, events: Iterable[Mapping[str, Any] | str], *, done: bool, gap: float) -> None:
         self._start_stream()
+        if not gap:  # one write: less server CPU, so benchmarks measure the client
+            events = [*events, "data: [DONE]\n\n"] if done else list(events)
+            self.wfile.write(b"".join(map(_frame, events)) + b"0\r\n\r\n")
+            return
         for i, event in enumerate(events):
-            if gap and i:
+            if i:
                 time.sleep(gap)
-            self._event(event)
+            self.wfile.write(_frame(event))
         if done:
-            self._event("data: [DONE]\n\n")
+            self.wfile.write(_frame("data: [DONE]\n\n"))
         self.wfile.write(b"0\r\n\r\n")
 
     def _drop(self, step: Drop) -> None:

@@ -16,7 +16,7 @@ from runtime.client._history import new_call_id, normalize_history
 from runtime.client._repair import Candidate, resolve
 from runtime.client._retry import Transient, delay_for, parse_retry_after, retryable_status
 from runtime.client._schema import constrained_schema, tool_params
-from runtime.client._sse import iter_sse_data
+from runtime.client._sse import SSEDecoder
 from runtime.client._types import Completion, ToolCall
 from runtime.errors import LLMError
 
@@ -188,23 +188,21 @@ class ChatClient:
                     await resp.aread()  # the server ignored "stream": read a whole response
                     return self._read_json(resp), None
                 assembler = StreamAssembler()
+                decoder = SSEDecoder()
                 ttft: float | None = None
                 done = False
-                async for data in iter_sse_data(resp.aiter_lines()):
-                    # Keep reading after [DONE] so the connection goes back to the pool.
-                    if done or data == "[DONE]":
+                async for raw in resp.aiter_bytes():
+                    for data in decoder.feed(raw):
+                        # Keep reading after [DONE] so the connection returns to the pool.
+                        if done or data == "[DONE]":
+                            done = True
+                        elif assembler.feed(_chunk(data)) and ttft is None:
+                            ttft = time.perf_counter() - t0
+                for data in decoder.close():
+                    if data == "[DONE]":
                         done = True
-                        continue
-                    try:
-                        chunk = json.loads(data)
-                    except ValueError:
-                        raise Transient(f"malformed stream chunk {_short(data, 80)!r}") from None
-                    if not isinstance(chunk, dict):
-                        continue
-                    if chunk.get("error") or chunk.get("object") == "error":
-                        _raise_body_error(chunk)
-                    if assembler.feed(chunk) and ttft is None:
-                        ttft = time.perf_counter() - t0
+                    elif not done:
+                        assembler.feed(_chunk(data))
         except httpx.TransportError as exc:
             raise Transient(_describe(exc)) from exc
         if not done and assembler.finish_reason is None:
@@ -299,6 +297,19 @@ def _final_calls(candidates: list[Candidate]) -> tuple[ToolCall, ...]:
         seen.add(call_id)
         calls.append(ToolCall(call_id, c.name, c.arguments))
     return tuple(calls)
+
+
+def _chunk(data: str) -> dict[str, Any]:
+    """One parsed stream chunk; an error event raises (retryable when the code says so)."""
+    try:
+        chunk = json.loads(data)
+    except ValueError:
+        raise Transient(f"malformed stream chunk {_short(data, 80)!r}") from None
+    if not isinstance(chunk, dict):
+        return {}
+    if chunk.get("error") or chunk.get("object") == "error":
+        _raise_body_error(chunk)
+    return chunk
 
 
 def _named_choice(tool_choice: Any) -> str | None:

@@ -29,6 +29,8 @@ def argument_problem(name: str, arguments: dict[str, Any], schema: dict[str, Any
     validator = _validator(json.dumps(schema, sort_keys=True))
     if validator is None:
         return None
+    if validator.is_valid(arguments):  # the common case, and cheaper than collecting errors
+        return None
     from jsonschema.exceptions import best_match
 
     error = best_match(validator.iter_errors(arguments))

@@ -15,7 +15,7 @@ import runtime.client
 from runtime.client import ChatClient, chat_endpoint
 from runtime.client._assemble import StreamAssembler
 from runtime.client._schema import argument_problem, constrained_schema, tool_params
-from runtime.client._sse import iter_sse_data
+from runtime.client._sse import SSEDecoder
 from runtime.errors import LLMError
 from tests.client.conftest import ASK, TOOLS
 from tests.scripted_llm import chunk, tool_delta
@@ -65,18 +65,27 @@ def test_bad_settings_are_clear_errors() -> None:
         ChatClient("http://h", "m", max_retries=-1)
 
 
-async def test_sse_parser() -> None:
-    async def lines(*items: str):
-        for item in items:
-            yield item
-
-    got = [
-        d
-        async for d in iter_sse_data(
-            lines(": ping", "", "data: a", "data: b", "", "id: 3", "data:{}", "data: [DONE]")
-        )
-    ]
+def test_sse_decoder_rules() -> None:
+    stream = b": ping\n\ndata: a\ndata: b\n\nid: 3\nevent: x\ndata:{}\ndata: [DONE]\n"
+    decoder = SSEDecoder()
+    got = decoder.feed(stream) + decoder.close()
     assert got == ["a\nb", "{}", "[DONE]"]
+
+
+@given(
+    cuts=st.lists(st.integers(min_value=1, max_value=120), max_size=10),
+    newline=st.sampled_from([b"\n", b"\r\n", b"\r"]),
+)
+def test_sse_decoder_any_read_boundaries(cuts: list[int], newline: bytes) -> None:
+    events = ['{"a": "\u00e9t\u00e9"}', '{"b": [1, 2]}', "[DONE]"]  # multi-byte UTF-8
+    raw = b"".join(b"data: " + e.encode() + newline + newline for e in events)
+    points = sorted({c for c in cuts if c < len(raw)})
+    decoder = SSEDecoder()
+    got: list[str] = []
+    for a, b in zip([0, *points], [*points, len(raw)], strict=True):
+        got += decoder.feed(raw[a:b])
+    got += decoder.close()
+    assert got == events
 
 
 def test_argument_problem_is_one_line() -> None:
