@@ -33,6 +33,7 @@ __all__ = [
     "ChatModel",
     "MaxStepsExceeded",
     "RunUsage",
+    "ToolCallRecord",
 ]
 
 DEFAULT_SYSTEM_PROMPT = (

@@ -146,9 +146,7 @@ async def run_team(
     agents = {m.name: Agent(m.client, hub=hub, config=config(m)) for m in members}
 
     # 1. answers, concurrently
-    outcomes = await asyncio.gather(
-        *(_answer(agents[m.name], m, task) for m in members), return_exceptions=False
-    )
+    outcomes = await _gather_all(*(_answer(agents[m.name], m, task) for m in members))
     answers = tuple(a for a, _ in outcomes)
     for answer, run_usage in outcomes:
         usage[answer.agent] = usage[answer.agent] + run_usage
@@ -161,7 +159,7 @@ async def run_team(
     votes: tuple[Vote, ...] = ()
     if len(candidates) > 1:
         ballot = _ballot(task, candidates)
-        vote_results = await asyncio.gather(
+        vote_results = await _gather_all(
             *(_vote(m, system_prompt, ballot, candidates, vote_max_tokens) for m in members)
         )
         votes = tuple(v for v, _ in vote_results)
@@ -200,6 +198,16 @@ async def run_team(
         usage_by_agent=usage,
         presenter_error=presenter_error,
     )
+
+
+async def _gather_all(*aws: Any) -> list[Any]:
+    """Like ``asyncio.gather``, but an unexpected error surfaces only after every member has
+    finished, so no member is left running unawaited."""
+    results = await asyncio.gather(*aws, return_exceptions=True)
+    for result in results:
+        if isinstance(result, BaseException):
+            raise result
+    return results
 
 
 async def _answer(agent: Agent, member: TeamMember, task: str) -> tuple[MemberAnswer, RunUsage]:

@@ -146,7 +146,7 @@ class ToolHub:
                 name=c.spec.name,
                 state=c.state,
                 transport=c.spec.transport,
-                tools=len(c.tools) if c.state != "failed" or c.tools else 0,
+                tools=len(c.tools),
                 restarts=c.restarts,
                 error=c.error,
             )

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -158,7 +159,7 @@ class ServerConnection:
     def _errlog(self) -> contextlib.AbstractContextManager[IO[str]]:
         # A server's stderr goes to its own log file: it must not interleave with mgx output.
         if self._log_dir is None:
-            return open("/dev/null", "w")  # noqa: SIM115 - closed by the exit stack
+            return open(os.devnull, "w")  # noqa: SIM115 - closed by the exit stack
         self._log_dir.mkdir(parents=True, exist_ok=True)
         return open(self._log_path(), "a", encoding="utf-8")  # noqa: SIM115
 
