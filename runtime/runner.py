@@ -80,20 +80,27 @@ async def run_task(
                     log_dir=log_dir,
                 )
             )
-        # One client per model target; agents on the same target share its connection pool,
-        # so their requests go out concurrently (vLLM batches them).
-        clients = []
-        for target in models:
-            base_url = await pick_endpoint(target)
-            client = ChatClient(
-                base_url, target.model, api_key=target.api_key, **(client_options or {})
-            )
-            clients.append(await stack.enter_async_context(client))
+        # One client per endpoint, shared by the agents sent there (one connection pool, so
+        # their requests go out concurrently and vLLM batches them). Each agent's endpoint is
+        # picked on its own, so a model with replicas spreads a team over them.
+        clients: dict[tuple[str, str], Any] = {}
+
+        async def client_for(index: int) -> Any:
+            target = models[index % len(models)]
+            url = await pick_endpoint(target)
+            key = (url, target.model)
+            if key not in clients:
+                client = ChatClient(
+                    url, target.model, api_key=target.api_key, **(client_options or {})
+                )
+                clients[key] = await stack.enter_async_context(client)
+            return clients[key]
+
         status = lambda: tuple(hub.status()) if hub is not None else ()  # noqa: E731
         if agents == 1:
             phase("running the agent")
             agent = Agent(
-                clients[0],
+                await client_for(0),
                 hub=hub,
                 config=AgentConfig(
                     max_steps=max_steps,
@@ -113,7 +120,7 @@ async def run_task(
         members = [
             TeamMember(
                 name=f"agent{i + 1}",
-                client=clients[i % len(clients)],
+                client=await client_for(i),
                 model=models[i % len(models)].name,
                 tool_filter=tool_filter,
             )

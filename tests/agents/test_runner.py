@@ -1,0 +1,72 @@
+"""``run_task``: tools up, clients open, agent or team, everything closed again."""
+
+from __future__ import annotations
+
+import pytest
+
+from runtime.errors import ToolError
+from runtime.models import ModelTarget
+from runtime.runner import run_task
+from runtime.tools import ServerSpec, ToolFilter
+from tests.scripted_llm import Reply, ScriptedLLM, call
+
+from .conftest import demo_spec, wait_dead
+
+
+def target(server: ScriptedLLM, name: str = "scripted") -> ModelTarget:
+    return ModelTarget(name=name, model="scripted", endpoints=(server.url,), api_key=None)
+
+
+async def test_one_agent_with_tools_and_a_filter(tmp_path):
+    script = [
+        Reply(tool_calls=[call("demo__pid", {})]),
+        Reply(content="done"),
+    ]
+    with ScriptedLLM(script) as llm:
+        outcome = await run_task(
+            "which pid?",
+            models=[target(llm)],
+            servers=[demo_spec(), demo_spec("other")],
+            tool_filter=ToolFilter(allow=("demo__*",)),
+            log_dir=tmp_path,
+        )
+    assert outcome.answer == "done" and outcome.team is None
+    assert outcome.agent is not None and outcome.agent.usage.tool_calls == 1
+    assert all(name.startswith("demo__") for name in outcome.tools)
+    assert {s.name: s.state for s in outcome.servers} == {"demo": "active", "other": "active"}
+    assert [t["function"]["name"] for t in llm.requests[0]["tools"]] == list(outcome.tools)
+    pid = int(outcome.agent.steps[0].tool_calls[0].result)
+    assert wait_dead([pid]) == []  # the server is gone once run_task returns
+
+
+async def test_team_over_two_models():
+    def script(answer: str):
+        def step(body: dict) -> Reply:
+            if "response_format" in body:
+                return Reply(content='{"best": 2, "reason": "b is right"}')
+            if body["messages"][-1]["content"].startswith("## Task"):
+                return Reply(content=f"final by {answer}")
+            return Reply(content=answer)
+
+        return step
+
+    with ScriptedLLM(default=script("a")) as a, ScriptedLLM(default=script("b")) as b:
+        outcome = await run_task("t", models=[target(a, "A"), target(b, "B")], agents=4)
+    team = outcome.team
+    assert team is not None
+    assert [(x.agent, x.model, x.text) for x in team.answers] == [
+        ("agent1", "A", "a"),
+        ("agent2", "B", "b"),
+        ("agent3", "A", "a"),
+        ("agent4", "B", "b"),
+    ]
+    assert team.winner == "agent2" and outcome.answer == "final by b"
+    assert len(a.requests) == 2 + 2 and len(b.requests) == 2 + 2 + 1
+
+
+async def test_a_tool_server_that_cannot_start_fails_before_the_model_is_called(tmp_path):
+    broken = ServerSpec(name="broken", command=(str(tmp_path / "missing-binary"),))
+    with ScriptedLLM([Reply(content="never")]) as llm:
+        with pytest.raises(ToolError, match="'broken'"):
+            await run_task("t", models=[target(llm)], servers=[demo_spec(), broken])
+        assert llm.requests == []
