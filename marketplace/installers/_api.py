@@ -1,0 +1,126 @@
+"""Entry points shared by every package type: resolve, install (staged, atomic), choose."""
+
+from __future__ import annotations
+
+import importlib
+import shutil
+from pathlib import Path
+from typing import Any
+
+from marketplace.errors import InstallError, ResolutionError
+from marketplace.installers._cutoff import PUBLISH
+from marketplace.installers._model import PackageLock
+from marketplace.installers._staging import is_installed, staging, tool_dir
+from marketplace.settings import Settings
+from registry_cache.serverjson import Package, ServerVersion, Transport
+
+SUPPORTED = ("pypi", "npm", "mcpb", "oci", "remote")
+# Preference when a server ships several packages and the manifest names none: an isolated
+# Python env is the cheapest and most reproducible, then an npm prefix, then a self-contained
+# bundle, then a container (needs a running daemon), and a remote last (nothing runs locally,
+# but the data leaves the machine).
+PREFERENCE = ("pypi", "npm", "mcpb", "oci", "remote")
+
+
+def _module(registry_type: str) -> Any:
+    if registry_type not in SUPPORTED:
+        raise InstallError(
+            f"package type {registry_type!r} is not supported "
+            f"(mgx installs: {', '.join(SUPPORTED)})"
+        )
+    return importlib.import_module(f"marketplace.installers.{registry_type}")
+
+
+def resolve_package(
+    server: ServerVersion,
+    package: Package | Transport,
+    *,
+    settings: Settings,
+    cutoff: str = PUBLISH,
+    allow_scripts: bool = False,
+) -> PackageLock:
+    """Pin ``package`` of ``server``: exact artifacts, digests, closure and invocation (network).
+
+    ``package`` is one of ``server.packages`` or, for a remote, one of ``server.remotes``.
+    ``cutoff`` is ``"publish"`` (resolve dependencies as of the version's publication),
+    ``"now"`` or an RFC 3339 time. ``allow_scripts`` lets npm run install scripts.
+    """
+    if isinstance(package, Transport):
+        from marketplace.installers import remote
+
+        return remote.resolve(server, package)
+    module = _module(package.registry_type)
+    if package.registry_type == "npm":
+        return module.resolve(
+            server, package, settings=settings, cutoff=cutoff, allow_scripts=allow_scripts
+        )
+    return module.resolve(server, package, settings=settings, cutoff=cutoff)
+
+
+def install_package(lock: PackageLock, *, settings: Settings) -> Path:
+    """Install exactly ``lock`` and return its directory; a no-op when it is already there.
+
+    Built in a staging directory and renamed into place only when complete and verified; on
+    any failure (``KeyboardInterrupt`` included) nothing is left that looks installed.
+    """
+    target = tool_dir(settings, lock)
+    if is_installed(settings, lock):
+        return target
+    module = _module(lock.registry_type)
+    if hasattr(module, "preflight"):
+        module.preflight(lock)  # e.g. "no container engine" before creating anything
+    with staging(settings, lock) as work:
+        module.install(lock, work, settings=settings)
+    return target
+
+
+def choose_package(
+    server: ServerVersion,
+    *,
+    preferred_type: str | None = None,
+) -> Package | Transport:
+    """Pick the package (or remote) to install; see ``PREFERENCE``.
+
+    ``preferred_type`` (from the manifest or ``--type``) wins when the server ships it. Without
+    it, a type is usable when its runtime exists here: uv or Python for pypi (always true:
+    mgx runs on Python), node and npm for npm, docker or podman for oci; mcpb always; a remote
+    only when nothing local is usable.
+    """
+    candidates: dict[str, Package | Transport] = {}
+    for package in server.packages:
+        candidates.setdefault(package.registry_type, package)
+    if server.remotes:
+        candidates.setdefault("remote", server.remotes[0])
+    if not candidates:
+        raise ResolutionError(f"{server.name} {server.version} has no packages and no remotes")
+    if preferred_type:
+        if preferred_type not in candidates:
+            raise ResolutionError(
+                f"{server.name} {server.version} has no {preferred_type} package "
+                f"(it has: {', '.join(candidates)})"
+            )
+        if preferred_type not in SUPPORTED:
+            _module(preferred_type)  # raises the "not supported" error
+        return candidates[preferred_type]
+    which = shutil.which
+    runtimes = {
+        "pypi": True,
+        "npm": bool(which("node") and which("npm")),
+        "mcpb": True,
+        "oci": bool(which("docker") or which("podman")),
+        "remote": True,
+    }
+    for kind in PREFERENCE:
+        if kind in candidates and runtimes[kind]:
+            return candidates[kind]
+    supported = [k for k in candidates if k in SUPPORTED]
+    if supported:
+        needs = {"npm": "node and npm", "oci": "docker or podman"}
+        missing = "; ".join(f"{k} needs {needs.get(k, k)}" for k in supported)
+        raise ResolutionError(
+            f"{server.name} {server.version} cannot run here: {missing} (none found on PATH)"
+        )
+    raise ResolutionError(
+        f"{server.name} {server.version} ships only {', '.join(candidates)} packages, which "
+        f"mgx cannot install (supported: {', '.join(SUPPORTED)})"
+    )
