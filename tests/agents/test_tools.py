@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import sys
 
 import pytest
 
@@ -240,3 +241,30 @@ async def test_remote_streamable_http(http_demo):
 async def test_duplicate_server_names_rejected():
     with pytest.raises(ToolError, match="duplicate server names"):
         ToolHub([demo_spec(), demo_spec()])
+
+
+async def test_local_http_server_is_started_and_stopped_by_the_hub(tmp_path):
+    from .conftest import DEMO_SERVER, free_port
+
+    port = free_port()
+    marker = tmp_path / "starts"
+    spec = ServerSpec(
+        name="web",
+        transport="streamable-http",
+        command=(
+            sys.executable,
+            str(DEMO_SERVER),
+            "--name",
+            "web",
+            "--http",
+            str(port),
+            "--marker",
+            str(marker),
+        ),
+        url=f"http://127.0.0.1:{port}/mcp",
+    )
+    async with ToolHub([spec], log_dir=tmp_path / "logs") as hub:
+        assert (await hub.call("web__add", {"a": 1, "b": 2})).text == "3"
+        pid = await _pid(hub, "web__pid")
+        assert pid == int(marker.read_text().split()[0])
+    assert wait_dead([pid]) == []
