@@ -179,6 +179,9 @@ class ChatClient:
 
     async def _stream(self, payload: bytes) -> tuple[RawAnswer, float | None]:
         t0 = time.perf_counter()
+        assembler = StreamAssembler()
+        ttft: float | None = None
+        done = False
         try:
             async with self._http.stream("POST", self.url, content=payload, headers=_JSON) as resp:
                 if resp.status_code >= 400:
@@ -187,10 +190,7 @@ class ChatClient:
                 if "text/event-stream" not in resp.headers.get("content-type", ""):
                     await resp.aread()  # the server ignored "stream": read a whole response
                     return self._read_json(resp), None
-                assembler = StreamAssembler()
                 decoder = SSEDecoder()
-                ttft: float | None = None
-                done = False
                 async for raw in resp.aiter_bytes():
                     for data in decoder.feed(raw):
                         # Keep reading after [DONE] so the connection returns to the pool.
@@ -204,7 +204,10 @@ class ChatClient:
                     elif not done:
                         assembler.feed(_chunk(data))
         except httpx.TransportError as exc:
-            raise Transient(_describe(exc)) from exc
+            if not done:  # a connection lost after [DONE] loses nothing
+                raise Transient(_describe(exc)) from exc
+        except httpx.HTTPError as exc:
+            raise LLMError(f"chat request to {self.url} failed: {_describe(exc)}") from exc
         if not done and assembler.finish_reason is None:
             raise Transient("the stream ended before the answer was complete")
         return assembler.answer(), ttft
@@ -214,6 +217,8 @@ class ChatClient:
             resp = await self._http.post(self.url, content=payload, headers=_JSON)
         except httpx.TransportError as exc:
             raise Transient(_describe(exc)) from exc
+        except httpx.HTTPError as exc:
+            raise LLMError(f"chat request to {self.url} failed: {_describe(exc)}") from exc
         if resp.status_code >= 400:
             self._raise_status(resp)
         return self._read_json(resp)
@@ -225,7 +230,7 @@ class ChatClient:
             raise LLMError(
                 f"{self.url} answered with something that is not JSON: {_short(resp.text, 80)!r}"
             ) from None
-        if isinstance(body, dict) and (body.get("object") == "error" or "error" in body):
+        if isinstance(body, dict) and (body.get("object") == "error" or body.get("error")):
             _raise_body_error(body)
         answer = answer_from_response(body)
         if answer is None:
@@ -284,7 +289,11 @@ def chat_endpoint(base_url: str) -> str:
         raise LLMError(f"not an http(s) URL: {base_url!r} (e.g. http://127.0.0.1:8000/v1)")
     if base.endswith("/chat/completions"):
         base = base[: -len("/chat/completions")]
-    if httpx.URL(base).path in ("", "/"):
+    try:
+        path = httpx.URL(base).path
+    except httpx.InvalidURL as exc:
+        raise LLMError(f"not a valid URL: {base_url!r} ({exc})") from None
+    if path in ("", "/"):
         base += "/v1"
     return base + "/chat/completions"
 
@@ -344,7 +353,7 @@ def _error_message(resp: httpx.Response) -> str:
     return _short(resp.text, 300)
 
 
-def _describe(exc: httpx.TransportError) -> str:
+def _describe(exc: httpx.HTTPError) -> str:
     text = str(exc) or type(exc).__name__
     return f"{type(exc).__name__}: {_short(text, 200)}"
 

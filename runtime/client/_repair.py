@@ -112,7 +112,10 @@ def resolve(answer: RawAnswer, offered: dict[str, dict[str, Any]], tool_choice: 
         if any(c.fixed for c in res.calls):
             res.repair = "parser"
     elif offered and tool_choice != "none":
-        for source in ("content", "reasoning"):
+        # Reasoning counts only when there is no answer: a model that thought about a call
+        # and then answered in words has answered, and must not be forced into a call.
+        sources = ("content",) if (answer.content or "").strip() else ("content", "reasoning")
+        for source in sources:
             text = getattr(answer, source)
             if not text:
                 continue

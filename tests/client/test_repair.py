@@ -83,6 +83,16 @@ async def test_call_in_reasoning_when_content_is_empty(
     assert done.reasoning == "I should call the tool."
 
 
+async def test_reasoning_about_a_call_then_an_answer_is_an_answer(
+    llm: ScriptedLLM, client: ChatClient
+) -> None:
+    thought = 'Maybe <tool_call>{"name": "get_weather", "arguments": {"city": "Oslo"}}</tool_call>'
+    llm.add(Reply(reasoning=thought, content="No need: it is sunny in Paris."))
+    done = await client.complete(ASK, tools=TOOLS)
+    assert done.tool_calls == () and done.content == "No need: it is sunny in Paris."
+    assert done.reasoning == thought and len(llm.requests) == 1
+
+
 async def test_plain_answer_with_unrelated_json_is_not_a_call(
     llm: ScriptedLLM, client: ChatClient
 ) -> None:

@@ -166,3 +166,20 @@ async def test_concurrent_requests_are_in_flight_together(
     assert [d.content for d in done] == ["ok"] * 8
     assert slow.max_in_flight == 8
     assert wall < 8 * 0.3  # serial would take 2.4 s at least
+
+
+async def test_connection_lost_after_done_loses_nothing(
+    llm: ScriptedLLM, client: ChatClient
+) -> None:
+    llm.add(Drop([chunk(content="all here"), chunk(finish_reason="stop"), "data: [DONE]\n\n"]))
+    done = await client.complete(ASK)
+    assert done.content == "all here" and len(llm.requests) == 1
+
+
+@pytest.mark.parametrize("stream", [True, False])
+async def test_undecodable_body_is_an_llm_error(
+    llm: ScriptedLLM, client: ChatClient, stream: bool
+) -> None:
+    llm.add(Fail(200, body="not gzip at all", headers={"content-encoding": "gzip"}))
+    with pytest.raises(LLMError, match="DecodingError"):
+        await client.complete(ASK, stream=stream)
