@@ -498,9 +498,10 @@ class _Handler(BaseHTTPRequestHandler):
     def _reply_events(self, reply: Reply, body: dict[str, Any]) -> list[dict[str, Any]]:
         n = max(1, reply.piece)
         events = [chunk(role="assistant", content="")]
-        for text, key in ((reply.reasoning, "reasoning"), (reply.content, "content")):
-            for i in range(0, len(text or ""), n):
-                events.append(chunk(**{key: text[i : i + n]}))  # type: ignore[index]
+        for i in range(0, len(reply.reasoning or ""), n):
+            events.append(chunk(reasoning=(reply.reasoning or "")[i : i + n]))
+        for i in range(0, len(reply.content or ""), n):
+            events.append(chunk(content=(reply.content or "")[i : i + n]))
         for index, c in enumerate(reply.tool_calls):
             fn = c.get("function", {})
             first = tool_delta(index, id=c.get("id", f"chatcmpl-tool-{index}"), name=fn["name"])

@@ -89,9 +89,9 @@ class StreamAssembler:
         return produced
 
     def _feed_call(self, tc: dict[str, Any]) -> None:
-        fn = tc.get("function") if isinstance(tc.get("function"), dict) else {}
-        call_id = tc.get("id") if isinstance(tc.get("id"), str) and tc.get("id") else None
-        name = fn.get("name") if isinstance(fn.get("name"), str) else ""
+        fn = _obj(tc.get("function"))
+        call_id = _text(tc.get("id")) or None
+        name = _text(fn.get("name"))
         args = fn.get("arguments")
         slot = self._slot_for(tc.get("index"), call_id, name)
         if call_id and slot.id is None:
@@ -174,10 +174,10 @@ def answer_from_response(body: Any) -> RawAnswer | None:
     for tc in message.get("tool_calls") or ():
         if not isinstance(tc, dict):
             continue
-        fn = tc.get("function") if isinstance(tc.get("function"), dict) else {}
-        name = fn.get("name") if isinstance(fn.get("name"), str) else ""
-        call_id = tc.get("id") if isinstance(tc.get("id"), str) and tc.get("id") else None
-        calls.append(RawCall(call_id, name, fn.get("arguments", "")))
+        fn = _obj(tc.get("function"))
+        calls.append(
+            RawCall(_text(tc.get("id")) or None, _text(fn.get("name")), fn.get("arguments", ""))
+        )
     finish = choices[0].get("finish_reason")
     return RawAnswer(
         content=content if isinstance(content, str) and content else None,
@@ -187,3 +187,11 @@ def answer_from_response(body: Any) -> RawAnswer | None:
         usage=Usage.from_json(body.get("usage")),
         model=body.get("model") if isinstance(body.get("model"), str) else None,
     )
+
+
+def _obj(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _text(value: Any) -> str:
+    return value if isinstance(value, str) else ""

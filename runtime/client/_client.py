@@ -324,13 +324,15 @@ def _chunk(data: str) -> dict[str, Any]:
 def _named_choice(tool_choice: Any) -> str | None:
     if isinstance(tool_choice, dict):
         fn = tool_choice.get("function")
-        if isinstance(fn, dict) and isinstance(fn.get("name"), str):
-            return fn["name"]
+        if isinstance(fn, dict):
+            name = fn.get("name")
+            return name if isinstance(name, str) else None
     return None
 
 
 def _raise_body_error(body: dict[str, Any]) -> None:
-    err = body.get("error") if isinstance(body.get("error"), dict) else body
+    nested = body.get("error")
+    err: dict[str, Any] = nested if isinstance(nested, dict) else body
     code = err.get("code")
     message = _short(str(err.get("message") or body.get("error") or "unknown error"), 300)
     if isinstance(code, int) and retryable_status(code):

@@ -31,7 +31,7 @@ def delay_for(attempt: int, *, base: float, retry_after: float | None = None) ->
     Exponential with jitter (half to full of ``base * 2**attempt``) so that agents sharing a
     server do not come back in lockstep; a server's ``Retry-After`` wins when it is longer.
     """
-    delay = min(base * 2**attempt, MAX_DELAY_S) * random.uniform(0.5, 1.0)
+    delay: float = min(base * 2**attempt, MAX_DELAY_S) * random.uniform(0.5, 1.0)
     if retry_after is not None:
         delay = max(delay, min(retry_after, MAX_DELAY_S))
     return delay
