@@ -132,6 +132,9 @@ class ServerVersion:
     remotes: tuple[Transport, ...] = ()
     meta: RegistryMeta = field(default_factory=RegistryMeta)
     raw: JSON = field(default_factory=dict, repr=False, compare=False)
+    # The response-level ``_meta`` as received (registry extensions), kept so that a mirror
+    # (``mgx registry serve``) can hand it on unchanged.
+    raw_meta: JSON = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def package_types(self) -> tuple[str, ...]:
@@ -384,6 +387,7 @@ def parse_server(
         ),
         meta=_meta(meta if meta is not None else doc.get("_meta")),
         raw=dict(doc),
+        raw_meta=dict(meta) if isinstance(meta, Mapping) else {},
     )
 
 
