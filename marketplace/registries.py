@@ -1,0 +1,229 @@
+"""The registries mgx reads from, configured in ``Settings.config_file`` (TOML).
+
+The official registry is on by default; users add private or team registries::
+
+    [registries.official]
+    enabled = false                 # written by `mgx registry remove official`
+
+    [registries.team]
+    url = "https://mcp.example.com"
+    token_env = "TEAM_REGISTRY_TOKEN"   # the variable's NAME; its value is never stored
+
+Reading uses the stdlib ``tomllib`` (fast: every command reads this); writing uses tomlkit so
+a user's comments and layout survive, under a file lock, atomically.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from marketplace.errors import ConfigError
+from marketplace.settings import OFFICIAL_REGISTRY, Settings
+
+OFFICIAL = "official"
+NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
+ENV_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+URL_RE = re.compile(r"^https?://[^\s/?#]+(/[^\s?#]*)?$")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Registry:
+    """A configured registry. ``token_env`` names the variable holding its bearer token."""
+
+    name: str
+    url: str
+    token_env: str | None = None
+    enabled: bool = True
+
+    @property
+    def is_official(self) -> bool:
+        return self.name == OFFICIAL
+
+    def token(self, env: Mapping[str, str] | None = None) -> str | None:
+        """The bearer token from the environment (None if not configured or not set)."""
+        if not self.token_env:
+            return None
+        return (os.environ if env is None else env).get(self.token_env) or None
+
+
+def _read(path: Path) -> dict[str, Any]:
+    if not path.exists():
+        return {}
+    import tomllib
+
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"{path} is not valid TOML ({exc}); fix or delete it") from exc
+
+
+def all_registries(settings: Settings) -> list[Registry]:
+    """Every registry in the configuration, disabled ones included; official first."""
+    path = settings.config_file
+    table = _read(path).get("registries", {})
+    if not isinstance(table, Mapping):
+        raise ConfigError(f"{path}: [registries] must be a table")
+    out: list[Registry] = []
+    official = table.get(OFFICIAL, {})
+    if not isinstance(official, Mapping):
+        raise ConfigError(f"{path}: [registries.official] must be a table")
+    out.append(_entry(path, OFFICIAL, {"url": OFFICIAL_REGISTRY, **official}))
+    for name, entry in table.items():
+        if name == OFFICIAL:
+            continue
+        if not isinstance(entry, Mapping):
+            raise ConfigError(f"{path}: [registries.{name}] must be a table")
+        out.append(_entry(path, name, entry))
+    return out
+
+
+def _entry(path: Path, name: str, entry: Mapping[str, Any]) -> Registry:
+    url, token_env, enabled = entry.get("url"), entry.get("token_env"), entry.get("enabled", True)
+    if not isinstance(url, str) or not URL_RE.match(url):
+        raise ConfigError(f"{path}: registries.{name}.url must be an http(s) URL, got {url!r}")
+    if token_env is not None and (not isinstance(token_env, str) or not ENV_RE.match(token_env)):
+        raise ConfigError(f"{path}: registries.{name}.token_env must be a variable name")
+    if not isinstance(enabled, bool):
+        raise ConfigError(f"{path}: registries.{name}.enabled must be true or false")
+    return Registry(name=name, url=url.rstrip("/"), token_env=token_env, enabled=enabled)
+
+
+def load_registries(settings: Settings) -> list[Registry]:
+    """The enabled registries, in the order they are consulted (official first)."""
+    return [r for r in all_registries(settings) if r.enabled]
+
+
+def get_registry(settings: Settings, name: str) -> Registry:
+    """A configured, enabled registry by name; ConfigError naming the known ones otherwise."""
+    registries = all_registries(settings)
+    for registry in registries:
+        if registry.name == name:
+            if not registry.enabled:
+                raise ConfigError(
+                    f"registry {name!r} is disabled; re-enable it with "
+                    f"`mgx registry add {name} {registry.url}`"
+                )
+            return registry
+    known = ", ".join(r.name for r in registries if r.enabled) or "none"
+    raise ConfigError(f"no registry named {name!r} (configured: {known}); see `mgx registry list`")
+
+
+# --- mutations ------------------------------------------------------------------------------
+
+
+def _update(settings: Settings, change: Any) -> None:
+    """Apply ``change(doc)`` to the config under a lock and write it atomically."""
+    import tomlkit
+    from filelock import FileLock
+
+    path = settings.config_file
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with FileLock(str(path) + ".lock", timeout=30):
+        text = path.read_text(encoding="utf-8") if path.exists() else ""
+        try:
+            doc = tomlkit.parse(text)
+        except Exception as exc:  # tomlkit raises several unrelated types
+            raise ConfigError(f"{path} is not valid TOML ({exc}); fix or delete it") from exc
+        if "registries" not in doc:
+            doc["registries"] = tomlkit.table(is_super_table=True)
+        change(doc["registries"])
+        atomic_write(path, tomlkit.dumps(doc))
+
+
+def atomic_write(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` via a temp file in the same directory, fsync, rename."""
+    import tempfile
+
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def add_registry(
+    settings: Settings, name: str, url: str, *, token_env: str | None = None
+) -> Registry:
+    """Add (or update) a registry; adding ``official`` re-enables it or points it at a mirror."""
+    if not NAME_RE.match(name):
+        raise ConfigError(
+            f"invalid registry name {name!r}: use lowercase letters, digits, '-' or '_'"
+        )
+    url = url.rstrip("/")
+    if not URL_RE.match(url):
+        raise ConfigError(f"invalid registry URL {url!r}: give an http(s) base URL")
+    if token_env is not None and not ENV_RE.match(token_env):
+        raise ConfigError(
+            f"invalid --token-env {token_env!r}: give the NAME of an environment variable "
+            "(its value is read when mgx talks to the registry, never stored)"
+        )
+
+    before = {r.name: r for r in all_registries(settings)}.get(name)
+
+    def change(registries: Any) -> None:
+        import tomlkit
+
+        entry = tomlkit.table()
+        if not (name == OFFICIAL and url == OFFICIAL_REGISTRY):
+            entry["url"] = url
+        if token_env:
+            entry["token_env"] = token_env
+        if name == OFFICIAL and not entry:
+            registries.pop(OFFICIAL, None)  # back to the default
+        else:
+            registries[name] = entry
+
+    _update(settings, change)
+    if before is not None and before.url != url:
+        _restart_sync(settings, name)  # the watermark belongs to the old URL
+    return Registry(name=name, url=url, token_env=token_env)
+
+
+def remove_registry(settings: Settings, name: str) -> None:
+    """Remove a user registry, or disable ``official`` (it cannot be deleted)."""
+    known = {r.name for r in all_registries(settings)}
+    if name not in known:
+        raise ConfigError(f"no registry named {name!r}; see `mgx registry list`")
+
+    def change(registries: Any) -> None:
+        import tomlkit
+
+        if name == OFFICIAL:
+            entry = tomlkit.table()
+            entry["enabled"] = False
+            registries[OFFICIAL] = entry
+        else:
+            registries.pop(name, None)
+
+    _update(settings, change)
+    if name != OFFICIAL:  # a disabled official keeps its data, so re-enabling works offline
+        _forget_cache(settings, name)
+
+
+def _restart_sync(settings: Settings, name: str) -> None:
+    """Make the next sync of ``name`` a full one; its cached rows stay until it replaces them."""
+    if not settings.cache_db.exists():
+        return
+    from registry_cache.store import Cache
+
+    with Cache(settings.cache_db) as cache:
+        cache.restart_sync(name)
+
+
+def _forget_cache(settings: Settings, name: str) -> None:
+    if not settings.cache_db.exists():
+        return
+    from registry_cache.store import Cache
+
+    with Cache(settings.cache_db) as cache:
+        cache.drop_registry(name)
