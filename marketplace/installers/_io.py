@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+import secrets
 import subprocess
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
@@ -117,7 +118,8 @@ def download(
     The file is written next to ``dest`` and renamed only after the digest matched, so a
     half-downloaded or tampered file never sits at ``dest``.
     """
-    partial = dest.with_name(dest.name + ".part")
+    # A name of its own: two runs fetching the same file must not write into one another.
+    partial = dest.with_name(f"{dest.name}.{secrets.token_hex(6)}.part")
     digest = hashlib.sha256()
     size = 0
     try:

@@ -21,8 +21,6 @@ import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
-from filelock import FileLock, Timeout
-
 from marketplace.errors import InstallError
 from marketplace.installers._model import PackageLock
 from marketplace.settings import Settings
@@ -107,6 +105,8 @@ def staging(settings: Settings, lock: PackageLock) -> Iterator[Path]:
     exception propagates. When the target appeared meanwhile (a concurrent install of the same
     lock) the finished copy is simply dropped.
     """
+    from filelock import FileLock  # imported lazily: keeps `import marketplace` light
+
     settings.staging_dir.mkdir(parents=True, exist_ok=True)
     settings.tools_dir.mkdir(parents=True, exist_ok=True)
     # The lock exists (and is held) before the directory does, so cleanup_staging can never
@@ -171,6 +171,8 @@ def cleanup_staging(settings: Settings) -> list[Path]:
     Staging names are random and used by one run only, so holding a leftover's lock means
     its owner is gone.
     """
+    from filelock import FileLock, Timeout
+
     removed: list[Path] = []
     if not settings.staging_dir.is_dir():
         return removed

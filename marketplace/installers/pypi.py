@@ -51,7 +51,13 @@ def canonical(name: str) -> str:
 
 
 def find_uv() -> str | None:
-    """The uv binary of the ``uv`` package (a dependency of mgx), or None."""
+    """The uv binary of the ``uv`` package (a dependency of mgx), or None.
+
+    ``MGX_NO_UV=1`` makes installs use ``python -m venv`` + pip instead (resolution still
+    needs uv: pip cannot compile a hashed closure as of a date).
+    """
+    if os.environ.get("MGX_NO_UV") == "1":
+        return None
     try:
         import uv
 
@@ -244,12 +250,22 @@ def _pick_script(name: str, scripts: list[str] | None) -> str:
     return chosen
 
 
+def _uv_for_resolution() -> str:
+    try:
+        import uv
+
+        found = uv.find_uv_bin()
+    except Exception as exc:  # the package or its binary is missing
+        raise InstallError(
+            "pypi: resolving a dependency closure needs uv (pip install uv)"
+        ) from exc
+    return str(found)
+
+
 def _compile(
     name: str, version: str, *, index: str, cutoff: str, python: str
 ) -> tuple[LockedDependency, ...]:
-    uv = find_uv()
-    if uv is None:
-        raise InstallError("pypi: resolving a dependency closure needs uv (pip install uv)")
+    uv = _uv_for_resolution()
     argv = [
         uv,
         "pip",
@@ -316,7 +332,7 @@ def requirements_text(lock: PackageLock) -> str:
 # --- install ----------------------------------------------------------------------------------
 
 
-def install(lock: PackageLock, work: Path, *, settings: Settings, uv: str | None = None) -> None:
+def install(lock: PackageLock, work: Path, *, settings: Settings) -> None:
     """Fill ``work`` with a venv holding exactly ``lock.closure`` (hash-checked)."""
     validate_identifier("pypi", lock.identifier)
     for dep in lock.closure:
@@ -328,7 +344,7 @@ def install(lock: PackageLock, work: Path, *, settings: Settings, uv: str | None
     requirements.write_text(requirements_text(lock), encoding="utf-8")
     venv = work / VENV
     index = _index_url(lock.registry_base_url or DEFAULT_BASE)
-    uv = find_uv() if uv is None else (uv or None)
+    uv = find_uv()
     python = sys.executable if lock.python in ("", _python_version()) else lock.python
     what = f"pypi: installing {lock.identifier}=={lock.version}"
     if uv:

@@ -170,3 +170,28 @@ def test_npm_server_everything(settings: Settings, mgx_home: Path) -> None:
     with pytest.raises(VerificationError):
         install_package(forged, settings=settings)
     assert not tool_dir(settings, forged).exists() and no_leftovers(settings)
+
+
+def test_pypi_install_without_uv_uses_venv_and_pip(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    srv = server("pypi", "time-mcp-pypi", "1.0.6")
+    lock = resolve_package(srv, srv.packages[0], settings=settings)
+    monkeypatch.setenv("MGX_NO_UV", "1")
+    path = install_package(lock, settings=settings)
+    assert (path / "venv" / "bin" / "pip").exists()  # built by python -m venv, not uv
+    shebang = (path / "venv" / "bin" / "time-mcp-pypi").read_text().splitlines()[0]
+    assert shebang == f"#!{path}/venv/bin/python"  # rewritten from the staging path
+    spec = resolve_invocation(settings, lock, env_bindings={}, arg_values={})
+    assert check_server(spec, timeout=120).tools == ["get_current_utc_time"]
+    # pip enforces the hashes too.
+    data = lock.to_dict()
+    assert any(d["name"] == "sniffio" for d in data["closure"])
+    data["closure"] = [
+        {**d, "hashes": ["sha256:" + "1" * 64]} if d["name"] == "sniffio" else d
+        for d in data["closure"]
+    ]
+    forged = PackageLock.from_dict(data)
+    with pytest.raises(VerificationError):
+        install_package(forged, settings=settings)
+    assert not tool_dir(settings, forged).exists() and no_leftovers(settings)
