@@ -22,12 +22,14 @@ from marketplace.installers._model import (
     LaunchSpec,
     PackageLock,
 )
+from marketplace.installers._staging import is_installed, tool_dir
 from marketplace.installers._validate import (
     validate_argument_value,
     validate_env_name,
     validate_header_name,
     validate_input_name,
 )
+from marketplace.settings import Settings
 from registry_cache.serverjson import Argument, Input, KeyValueInput
 
 _PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_.-]*)\}")
@@ -154,7 +156,7 @@ def _render(
 
 
 def resolve_invocation(
-    settings: object,
+    settings: Settings,
     lock: PackageLock,
     *,
     env_bindings: Mapping[str, str],
@@ -168,8 +170,6 @@ def resolve_invocation(
     ``arg_values`` gives values of non-secret inputs (from the manifest). Missing required
     values raise ``ConfigError`` naming them (never a value).
     """
-    from marketplace.installers._staging import is_installed, tool_dir  # avoid an import cycle
-
     environ = os.environ if environ is None else environ
     inv: Invocation = lock.invocation
     specs = {i.name: i for i in inv.inputs}
@@ -180,7 +180,7 @@ def resolve_invocation(
             f"{lock.identifier}: unknown argument(s) {', '.join(unknown)} (it takes: {known})"
         )
 
-    directory = tool_dir(settings, lock)  # type: ignore[arg-type]
+    directory = tool_dir(settings, lock)
     values: dict[str, str | None] = {TOOL_DIR_VAR: str(directory)}
     for name, spec in specs.items():
         value = arg_values.get(name)
@@ -246,7 +246,7 @@ def resolve_invocation(
 
     cwd: Path | None = None
     if lock.registry_type != "remote":
-        if not is_installed(settings, lock):  # type: ignore[arg-type]
+        if not is_installed(settings, lock):
             raise InstallError(
                 f"{lock.identifier} {lock.version} is not installed; run `mgx tool sync`"
             )

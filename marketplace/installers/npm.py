@@ -9,6 +9,10 @@ one entry per install path with version, integrity and the fields ``npm ci`` nee
 Install: the ``package.json``/``package-lock.json`` pair is rebuilt from the lock and ``npm ci``
 installs it; npm checks every tarball against its ``integrity`` and refuses a mismatch. Install
 scripts do not run unless the lock allows them (``--ignore-scripts`` by default).
+
+The server is started through its own executable in the tool directory, not through
+``uvx``/``npx``, so server.json ``runtimeArguments`` (meant for those launchers) are not applied;
+``packageArguments`` are.
 """
 
 from __future__ import annotations

@@ -8,6 +8,10 @@ closure, with the sha256 of every allowed file, from ``uv pip compile --generate
 Install: ``uv venv --relocatable`` then ``uv pip install --require-hashes --no-deps`` of the
 locked requirements, so a file whose digest is not in the lock is refused and nothing outside
 the closure can be pulled in. Without uv: ``python -m venv`` and pip with the same flags.
+
+The server is started through its own executable in the tool directory, not through
+``uvx``/``npx``, so server.json ``runtimeArguments`` (meant for those launchers) are not applied;
+``packageArguments`` are.
 """
 
 from __future__ import annotations
