@@ -51,7 +51,12 @@ def main(argv: list[str] | None = None) -> int:
     """Console entry point: run the app, turning known errors into one line and an exit code."""
     debug = "--debug" in (sys.argv[1:] if argv is None else argv)
     try:
-        app(args=argv, standalone_mode=False)
+        result = app(args=argv, standalone_mode=False)
+        # Without standalone mode typer *returns* exit codes (typer.Exit(n); Ctrl-C -> 130).
+        if isinstance(result, int) and result:
+            if result == 130:
+                sys.stderr.write("mgx: interrupted\n")
+            return result
     except KeyboardInterrupt:
         sys.stderr.write("mgx: interrupted\n")
         return 130
