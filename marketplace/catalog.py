@@ -19,11 +19,12 @@ from typing import TYPE_CHECKING
 from marketplace.errors import NotFoundError, RegistryError
 from marketplace.registries import OFFICIAL, Registry, load_registries
 from marketplace.settings import Settings
-from registry_cache.serverjson import Argument, Package, ServerVersion, Transport
 from registry_cache.store import Cache, SearchHit, SyncState
 
 if TYPE_CHECKING:
     import httpx
+
+    from registry_cache.serverjson import Argument, Package, ServerVersion, Transport
 
 __all__ = ["Catalog", "SearchHit", "is_offline", "open_cache", "run_hint"]
 
@@ -41,11 +42,12 @@ def is_offline(env: Mapping[str, str] | None = None) -> bool:
 
 def open_cache(settings: Settings) -> Cache:
     """The registry cache, with the bundled snapshot imported on first use."""
-    from registry_cache import snapshot
-
     cache = Cache(settings.cache_db)
     try:
-        snapshot.ensure_imported(cache, OFFICIAL)
+        if cache.needs_snapshot():  # checked here so that later commands skip the import
+            from registry_cache import snapshot
+
+            snapshot.ensure_imported(cache, OFFICIAL)
     except BaseException:
         cache.close()
         raise

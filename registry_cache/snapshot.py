@@ -31,13 +31,13 @@ from registry_cache.serverjson import (
     from_legacy,
     parse_server,
 )
-from registry_cache.store import Cache, SyncState, semver_key
+from registry_cache.store import SNAPSHOT_KEY, Cache, SyncState, semver_key
 
 DATA_DIR = Path(__file__).with_name("data")
 SNAPSHOT_FILE = DATA_DIR / "snapshot.json.gz"
 CURATED_FILE = DATA_DIR / "curated.json"
 FORMAT = 1
-IMPORTED_KEY = "snapshot_imported"
+IMPORTED_KEY = SNAPSHOT_KEY
 # seed.json entries carry no registry metadata; they are dated by the seed's upstream commit
 # (453956d, 2025-12-12), the closest thing to a publish time the data has.
 SEED_DATE = "2025-12-12T00:00:00Z"

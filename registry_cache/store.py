@@ -28,12 +28,20 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from registry_cache.errors import CacheError
-from registry_cache.serverjson import CURATED_META, OFFICIAL_META, ServerVersion, parse_server
+
+if TYPE_CHECKING:
+    from registry_cache.serverjson import ServerVersion
+
+# Same strings as registry_cache.serverjson; not imported from there so that a search, which
+# never builds a ServerVersion, does not pay for loading the models.
+OFFICIAL_META = "io.modelcontextprotocol.registry/official"
+CURATED_META = "dev.mgx/curated"
 
 SCHEMA_VERSION = "1"
+SNAPSHOT_KEY = "snapshot_imported"  # meta key: when the bundled snapshot was imported
 PACKAGE_FILTERS = ("pypi", "npm", "oci", "mcpb", "nuget", "cargo", "remote")
 TRANSPORT_FILTERS = ("stdio", "streamable-http", "sse")
 _CHUNK = 500  # bound on SQL parameters per statement
@@ -339,6 +347,10 @@ class Cache:
     def get_meta(self, key: str) -> str | None:
         row = self._conn().execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
         return row[0] if row else None
+
+    def needs_snapshot(self) -> bool:
+        """True until the bundled snapshot has been imported into this cache."""
+        return self.get_meta(SNAPSHOT_KEY) is None
 
     def set_meta(self, key: str, value: str) -> None:
         with self._write() as conn:
@@ -894,6 +906,8 @@ def _load(server_json: str, meta_json: str, is_latest: int) -> ServerVersion:
     if isinstance(official, dict):
         # isLatest as computed here (the display row), which is what callers act on.
         meta = {**meta, OFFICIAL_META: {**official, "isLatest": bool(is_latest)}}
+    from registry_cache.serverjson import parse_server
+
     # Stored rows passed validation when written; the description limit is the one rule a
     # converted legacy mirror may not meet, so it is not re-checked on the way out.
     return parse_server(json.loads(server_json), meta, max_description=None)

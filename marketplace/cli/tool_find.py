@@ -32,17 +32,18 @@ def search(
     query: str = typer.Argument(
         ..., help="Words to look for in names, titles, descriptions and packages."
     ),
-    type_: list[str] = typer.Option([], "--type", "-t", help=TYPE_HELP),
+    type_: list[str] = typer.Option([], "--type", "-t", metavar="TYPE", help=TYPE_HELP),
     transport: str | None = typer.Option(
         None,
         "--transport",
+        metavar="TRANSPORT",
         help="Only servers offering this transport: stdio, streamable-http or sse.",
     ),
     limit: int = typer.Option(
-        20, "--limit", "-n", min=1, max=500, help="Show at most this many results."
+        20, "--limit", "-n", min=1, max=500, metavar="N", help="Show at most this many results."
     ),
     registry: str | None = typer.Option(
-        None, "--registry", "-r", help="Search only this configured registry."
+        None, "--registry", "-r", metavar="NAME", help="Search only this configured registry."
     ),
     as_json: bool = typer.Option(False, "--json", help="Print the results as JSON."),
     offline: bool = typer.Option(
@@ -139,7 +140,7 @@ def info(
         ..., metavar="NAME[@VERSION]", help="Server name, optionally with a version."
     ),
     registry: str | None = typer.Option(
-        None, "--registry", "-r", help="Look only in this configured registry."
+        None, "--registry", "-r", metavar="NAME", help="Look only in this configured registry."
     ),
     as_json: bool = typer.Option(False, "--json", help="Print the details as JSON."),
     offline: bool = typer.Option(

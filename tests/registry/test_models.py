@@ -142,3 +142,10 @@ def test_every_snapshot_document_validates_against_the_schema(
     for doc in snapshot.documents:
         errors = [e.message for e in validator.iter_errors(doc["server"])]
         assert not errors, (doc["server"]["name"], errors)
+
+
+def test_store_meta_keys_match_the_models() -> None:
+    from registry_cache import serverjson, store
+
+    assert store.OFFICIAL_META == serverjson.OFFICIAL_META
+    assert store.CURATED_META == serverjson.CURATED_META
