@@ -31,7 +31,7 @@ __all__ = ["Catalog", "SearchHit", "is_offline", "open_cache", "run_hint"]
 STALE_AFTER = timedelta(hours=24)
 RETRY_AFTER = timedelta(minutes=10)
 QUICK_SYNC_TIMEOUT = 3.0  # per request
-QUICK_SYNC_DEADLINE = 8.0  # whole refresh before a command
+QUICK_SYNC_DEADLINE = 4.0  # whole refresh before a command (an unfinished one resumes later)
 
 
 def is_offline(env: Mapping[str, str] | None = None) -> bool:
@@ -172,17 +172,23 @@ class Catalog:
             self._note(registry, self.cache.sync_state(registry.name), now, "unreachable")
 
     def _note(self, registry: Registry, state: SyncState | None, now: datetime, why: str) -> None:
-        subject = (
-            f"registry {registry.name!r} {why}"
-            if why == "unreachable"
-            else (f"offline: registry {registry.name!r}")
-        )
+        name = registry.name
+        if why == "offline":
+            subject = f"offline: registry {name!r}"
+        elif (
+            state is not None
+            and state.resume_cursor
+            and "did not finish" in (state.last_error or "")
+        ):
+            subject = f"registry {name!r} is not fully synced yet (`mgx registry sync {name}`)"
+        else:
+            subject = f"registry {name!r} unreachable"
         if state is None or state.data_as_of is None:
-            self._notes[registry.name] = f"{subject}; no cached data for it yet"
+            self._notes[name] = f"{subject}; no cached data for it yet"
             return
         age = describe_age(_parse_time(state.data_as_of), now)
         source = "bundled snapshot" if state.source == "snapshot" else "last sync"
-        self._notes[registry.name] = f"{subject}; showing cached data from {age} ({source})"
+        self._notes[name] = f"{subject}; showing cached data from {age} ({source})"
 
     # --- queries -----------------------------------------------------------------------------
 

@@ -32,6 +32,14 @@ USER_AGENT = "mgx (+https://github.com/modelcontextprotocol/registry API client)
 PAGE_LIMIT = 100  # the official registry's maximum
 
 
+class RegistryHTTPError(RegistryError):
+    """The registry answered with an HTTP error status (kept in ``status``)."""
+
+    def __init__(self, message: str, *, status: int) -> None:
+        super().__init__(message)
+        self.status = status
+
+
 @dataclass(frozen=True, kw_only=True)
 class SkippedServer:
     """A server document in a page that failed validation."""
@@ -139,14 +147,16 @@ class RegistryClient:
         if response.status_code == 404:
             raise NotFoundError(f"{what} not found in registry {self.label!r}")
         if response.status_code in (401, 403):
-            raise RegistryError(
+            raise RegistryHTTPError(
                 f"registry {self.label!r} refused access (HTTP {response.status_code}): "
-                "check the token (mgx registry add NAME URL --token-env VAR)"
+                "check the token (mgx registry add NAME URL --token-env VAR)",
+                status=response.status_code,
             )
         if response.status_code >= 400:
-            raise RegistryError(
+            raise RegistryHTTPError(
                 f"registry {self.label!r} answered HTTP {response.status_code} for {what}: "
-                f"{_error_text(response)}"
+                f"{_error_text(response)}",
+                status=response.status_code,
             )
         try:
             return response.json()

@@ -17,7 +17,12 @@ import httpx
 
 from marketplace.errors import ConfigError, RegistryError
 from marketplace.registries import Registry, load_registries
-from marketplace.registry_client import PAGE_LIMIT, RegistryClient, SkippedServer
+from marketplace.registry_client import (
+    PAGE_LIMIT,
+    RegistryClient,
+    RegistryHTTPError,
+    SkippedServer,
+)
 from marketplace.settings import Settings
 from registry_cache.store import Cache, normalize_time
 
@@ -35,6 +40,7 @@ class SyncSummary:
     registry: str
     url: str
     full: bool
+    resumed: bool  # a full sync that continued an interrupted one
     pages: int
     servers: int  # server versions received and stored
     skipped_invalid: int
@@ -117,11 +123,19 @@ def _sync(
     since = None
     if not full and state is not None and state.source == "live" and state.watermark:
         since = state.watermark
-    full = since is None
-    gen = cache.next_gen() if full else 0
+    is_full = since is None
+    # An unfinished full sync (deadline, network loss, Ctrl-C) continues where it stopped.
+    resume = (
+        state
+        if is_full and not full and state is not None and state.resume_cursor and state.resume_gen
+        else None
+    )
+    gen = resume.resume_gen if resume and resume.resume_gen else cache.next_gen()
+    cursor = resume.resume_cursor if resume else None
+    watermark = resume.partial_watermark if resume else since
     pages = servers = 0
     skipped: list[SkippedServer] = []
-    watermark = since
+    seen: set[str] = set()
     with RegistryClient(
         registry.url,
         label=registry.name,
@@ -130,40 +144,60 @@ def _sync(
         retries=retries,
         transport=transport,
     ) as client:
-        # A full sync asks for deleted versions too, so that their status is known here.
-        pager = client.list_servers(
-            updated_since=since, include_deleted=True if full else None, limit=PAGE_LIMIT
-        )
-        for page in pager:
-            cache.upsert(registry.name, page.servers, gen=gen)
+        while True:
+            try:
+                # A full sync asks for deleted versions too, so that their status is known.
+                page = client.list_page(
+                    cursor=cursor,
+                    limit=PAGE_LIMIT,
+                    updated_since=since,
+                    include_deleted=True if is_full else None,
+                )
+            except RegistryHTTPError as exc:
+                if resume is not None and pages == 0 and exc.status == 400:
+                    # the registry no longer accepts the saved cursor: start this sync over
+                    resume, cursor, watermark, gen = None, None, None, cache.next_gen()
+                    continue
+                raise
+            with cache.transaction():
+                cache.upsert(registry.name, page.servers, gen=gen if is_full else 0)
+                for sv in page.servers:
+                    stamp = normalize_time(sv.meta.updated_at or sv.meta.published_at)
+                    if stamp and (watermark is None or stamp > watermark):
+                        watermark = stamp
+                if is_full:
+                    cache.save_progress(
+                        registry.name, cursor=page.next_cursor, gen=gen, watermark=watermark
+                    )
             pages += 1
             servers += len(page.servers)
             skipped.extend(page.skipped)
-            for sv in page.servers:
-                stamp = normalize_time(sv.meta.updated_at or sv.meta.published_at)
-                if stamp and (watermark is None or stamp > watermark):
-                    watermark = stamp
             if progress is not None:
                 progress(
                     SyncProgress(
                         registry=registry.name, pages=pages, servers=servers, skipped=len(skipped)
                     )
                 )
-            if (
-                deadline_s is not None
-                and page.next_cursor
-                and (time.monotonic() - started > deadline_s)
-            ):
+            if not page.next_cursor:
+                break
+            if page.next_cursor in seen:  # a registry bug would otherwise loop forever
+                raise RegistryError(
+                    f"registry {registry.name!r} repeated cursor {page.next_cursor!r}"
+                )
+            seen.add(page.next_cursor)
+            cursor = page.next_cursor
+            if deadline_s is not None and time.monotonic() - started > deadline_s:
                 raise RegistryError(
                     f"sync of registry {registry.name!r} did not finish within {deadline_s:g}s "
-                    f"({servers} versions so far); run `mgx registry sync {registry.name}`"
+                    f"({servers} versions so far, kept); run `mgx registry sync {registry.name}`"
                 )
-    pruned = cache.prune(registry.name, keep_gen=gen) if full else 0
+    pruned = cache.prune(registry.name, keep_gen=gen) if is_full else 0
     cache.record_success(registry.name, watermark=watermark)
     return SyncSummary(
         registry=registry.name,
         url=registry.url,
-        full=full,
+        full=is_full,
+        resumed=resume is not None,
         pages=pages,
         servers=servers,
         skipped_invalid=len(skipped),

@@ -25,7 +25,7 @@ import sqlite3
 import threading
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -40,7 +40,7 @@ if TYPE_CHECKING:
 OFFICIAL_META = "io.modelcontextprotocol.registry/official"
 CURATED_META = "dev.mgx/curated"
 
-SCHEMA_VERSION = "1"
+SCHEMA_VERSION = "2"
 SNAPSHOT_KEY = "snapshot_imported"  # meta key: when the bundled snapshot was imported
 PACKAGE_FILTERS = ("pypi", "npm", "oci", "mcpb", "nuget", "cargo", "remote")
 TRANSPORT_FILTERS = ("stdio", "streamable-http", "sse")
@@ -84,7 +84,10 @@ CREATE TABLE IF NOT EXISTS sync_state (
     data_as_of TEXT,
     last_success TEXT,
     last_failure TEXT,
-    last_error TEXT
+    last_error TEXT,
+    resume_cursor TEXT,
+    resume_gen INTEGER,
+    partial_watermark TEXT
 );
 """
 
@@ -128,6 +131,11 @@ class SyncState:
     last_success: str | None = None  # last successful live sync
     last_failure: str | None = None  # last failed live sync attempt
     last_error: str | None = None
+    # An unfinished full sync: the cursor of its next page, its generation and the newest
+    # updatedAt it has seen, so that the next attempt continues instead of starting over.
+    resume_cursor: str | None = None
+    resume_gen: int | None = None
+    partial_watermark: str | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -507,13 +515,16 @@ class Cache:
 
     # --- sync state ----------------------------------------------------------------------
 
+    _STATE_COLUMNS = (
+        "registry, source, watermark, data_as_of, last_success, last_failure, last_error, "
+        "resume_cursor, resume_gen, partial_watermark"
+    )
+
     def sync_state(self, registry: str) -> SyncState | None:
         row = (
             self._conn()
             .execute(
-                """SELECT registry, source, watermark, data_as_of, last_success, last_failure,
-                      last_error FROM sync_state WHERE registry = ?""",
-                (registry,),
+                f"SELECT {self._STATE_COLUMNS} FROM sync_state WHERE registry = ?", (registry,)
             )
             .fetchone()
         )
@@ -527,13 +538,16 @@ class Cache:
             last_success=row[4],
             last_failure=row[5],
             last_error=row[6],
+            resume_cursor=row[7],
+            resume_gen=row[8],
+            partial_watermark=row[9],
         )
 
     def set_sync_state(self, state: SyncState) -> None:
         with self._write() as conn:
             conn.execute(
-                """INSERT OR REPLACE INTO sync_state (registry, source, watermark, data_as_of,
-                       last_success, last_failure, last_error) VALUES (?, ?, ?, ?, ?, ?, ?)""",
+                f"INSERT OR REPLACE INTO sync_state ({self._STATE_COLUMNS}) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     state.registry,
                     state.source,
@@ -542,8 +556,16 @@ class Cache:
                     state.last_success,
                     state.last_failure,
                     state.last_error,
+                    state.resume_cursor,
+                    state.resume_gen,
+                    state.partial_watermark,
                 ),
             )
+
+    def _update_state(self, registry: str, **changes: Any) -> None:
+        with self._write():
+            old = self.sync_state(registry) or SyncState(registry=registry, source="none")
+            self.set_sync_state(replace(old, **changes))
 
     def record_success(
         self, registry: str, *, watermark: str | None, at: str | None = None
@@ -552,50 +574,47 @@ class Cache:
         at = at or utc_now()
         with self._write():
             old = self.sync_state(registry)
-            self.set_sync_state(
-                SyncState(
-                    registry=registry,
-                    source="live",
-                    watermark=watermark or (old.watermark if old else None),
-                    data_as_of=at,
-                    last_success=at,
-                    last_failure=old.last_failure if old else None,
-                    last_error=old.last_error if old else None,
-                )
+            self._update_state(
+                registry,
+                source="live",
+                watermark=watermark or (old.watermark if old else None),
+                data_as_of=at,
+                last_success=at,
+                resume_cursor=None,
+                resume_gen=None,
+                partial_watermark=None,
             )
 
+    def save_progress(
+        self, registry: str, *, cursor: str | None, gen: int, watermark: str | None
+    ) -> None:
+        """Where an unfinished full sync stands, so the next attempt continues from there."""
+        self._update_state(
+            registry, resume_cursor=cursor, resume_gen=gen, partial_watermark=watermark
+        )
+
     def restart_sync(self, registry: str) -> None:
-        """Forget the watermark so the next sync of ``registry`` is a full one (URL changed)."""
+        """Make the next sync of ``registry`` a full one from the start (its URL changed)."""
         with self._write():
             old = self.sync_state(registry)
             if old is not None:
-                self.set_sync_state(
-                    SyncState(
-                        registry=registry,
-                        source="stale" if old.source == "live" else old.source,
-                        data_as_of=old.data_as_of,
-                        last_failure=old.last_failure,
-                        last_error=old.last_error,
-                    )
+                self._update_state(
+                    registry,
+                    source="stale" if old.source == "live" else old.source,
+                    watermark=None,
+                    last_success=None,
+                    resume_cursor=None,
+                    resume_gen=None,
+                    partial_watermark=None,
                 )
 
     def record_failure(self, registry: str, message: str, *, at: str | None = None) -> None:
         """A live sync of ``registry`` failed; remembered so that callers can back off."""
-        at = at or utc_now()
-        with self._write():
-            old = self.sync_state(registry)
-            base = old or SyncState(registry=registry, source="none")
-            self.set_sync_state(
-                SyncState(
-                    registry=registry,
-                    source=base.source,
-                    watermark=base.watermark,
-                    data_as_of=base.data_as_of,
-                    last_success=base.last_success,
-                    last_failure=at,
-                    last_error=message.splitlines()[0] if message else None,
-                )
-            )
+        self._update_state(
+            registry,
+            last_failure=at or utc_now(),
+            last_error=message.splitlines()[0] if message else None,
+        )
 
     # --- reads ---------------------------------------------------------------------------
 

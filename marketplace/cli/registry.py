@@ -108,7 +108,7 @@ def remove(
 
 
 def _summary_line(s: SyncSummary) -> str:
-    kind = "full" if s.full else "incremental"
+    kind = ("resumed full" if s.resumed else "full") if s.full else "incremental"
     extra = f", {s.pruned} stale rows dropped" if s.pruned else ""
     skipped = f", {s.skipped_invalid} invalid skipped" if s.skipped_invalid else ""
     return (
@@ -161,6 +161,7 @@ def sync(
                     "registry": s.registry,
                     "url": s.url,
                     "full": s.full,
+                    "resumed": s.resumed,
                     "pages": s.pages,
                     "servers": s.servers,
                     "skippedInvalid": s.skipped_invalid,

@@ -203,3 +203,46 @@ def test_catalog_lookups(settings: Settings) -> None:
         catalog.cache.upsert("official", [parse_server(server_doc("io.github.o/server-time"))])
         with pytest.raises(NotFoundError, match="'server-time' is ambiguous"):
             catalog.locate("server-time")
+
+
+def test_an_interrupted_full_sync_resumes(
+    settings: Settings, make_cache: Callable[..., Cache]
+) -> None:
+    from registry_cache.server import serving
+
+    upstream = make_cache(_docs(125))  # 250 versions: 3 pages of 100
+    with serving(upstream.path, registry="official") as running:
+        team = add_registry(settings, "team", running.url)
+        with pytest.raises(RegistryError, match="did not finish within 0s"):
+            sync_registry(settings, team, deadline_s=0)  # stops after the first page
+        with open_cache(settings) as cache:
+            state = cache.sync_state("team")
+            assert state is not None and state.resume_cursor and state.last_success is None
+            assert cache.count("team") == 100
+        with Catalog(settings, offline=False) as catalog:  # within the back-off: no attempt
+            catalog.search("srv", registry="team")
+            assert "not fully synced yet" in catalog.notes[0]
+        summary = sync_registry(settings, team)
+        assert summary.full and summary.resumed and summary.pages == 2
+        with open_cache(settings) as cache:
+            assert cache.count("team") == 250  # the first attempt's page was kept, not pruned
+            state = cache.sync_state("team")
+            assert state is not None and state.source == "live" and state.resume_cursor is None
+            assert state.watermark and state.watermark.startswith("2025-04-28T00:00:01")
+
+
+def test_a_rejected_resume_cursor_starts_over(
+    settings: Settings, make_cache: Callable[..., Cache]
+) -> None:
+    from registry_cache.server import serving
+
+    upstream = make_cache(_docs(125))
+    with serving(upstream.path, registry="official") as running:
+        team = add_registry(settings, "team", running.url)
+        with pytest.raises(RegistryError):
+            sync_registry(settings, team, deadline_s=0)
+        with open_cache(settings) as cache:
+            cache.save_progress("team", cursor="no-longer-valid", gen=1, watermark=None)
+        summary = sync_registry(settings, team)
+        assert summary.full and not summary.resumed and summary.pages == 3
+        assert summary.servers == 250
