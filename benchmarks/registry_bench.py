@@ -170,8 +170,9 @@ def main() -> int:
         docs = synthetic_docs(args.servers, args.versions)
         upstream = work / "upstream.sqlite3"
         with Cache(upstream) as cache:
-            for start in range(0, len(docs), 1000):
-                cache.upsert("synthetic", [parse_server(d) for d in docs[start : start + 1000]])
+            for offset in range(0, len(docs), 1000):
+                batch = docs[offset : offset + 1000]
+                cache.upsert("synthetic", [parse_server(d) for d in batch])
             total = cache.count("synthetic")
         print(f"generated {total} versions in {time.perf_counter() - t0:.1f}s", file=sys.stderr)
 
@@ -325,7 +326,9 @@ def _ok(value: float, target: float) -> str:
 
 
 def write_section(r: dict[str, Any], runs: int, sync_runs: int) -> None:
-    ms = lambda s: f"{s * 1000:.0f} ms"  # noqa: E731
+    def ms(seconds: float) -> str:
+        return f"{seconds * 1000:.0f} ms"
+
     rows = [
         (
             "full sync, `mgx registry sync` wall (library time)",

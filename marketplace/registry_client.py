@@ -196,7 +196,8 @@ class RegistryClient:
                 f"registry {self.label!r} sent a server list without a 'servers' array"
             )
         servers, skipped = _parse_items(doc["servers"], self.label)
-        metadata = doc.get("metadata") if isinstance(doc.get("metadata"), Mapping) else {}
+        found = doc.get("metadata")
+        metadata: Mapping[str, Any] = found if isinstance(found, Mapping) else {}
         # ``nextCursor`` today; ``next_cursor`` in the registry's first API version.
         next_cursor = metadata.get("nextCursor") or metadata.get("next_cursor") or None
         if next_cursor is not None and not isinstance(next_cursor, str):
@@ -260,9 +261,12 @@ class RegistryClient:
                 f"registry {self.label!r} health check: HTTP {response.status_code}"
             )
         try:
-            return response.json()
+            doc = response.json()
         except ValueError as exc:
             raise RegistryError(f"registry {self.label!r} health check: invalid JSON") from exc
+        if not isinstance(doc, Mapping):
+            raise RegistryError(f"registry {self.label!r} health check: not a JSON object")
+        return doc
 
 
 def _parse_items(
@@ -299,8 +303,9 @@ def _error_text(response: httpx.Response) -> str:
         doc = response.json()
         if isinstance(doc, Mapping):
             for key in ("error", "detail", "title", "message"):
-                if isinstance(doc.get(key), str):
-                    return doc[key]
+                value = doc.get(key)
+                if isinstance(value, str):
+                    return value
     except ValueError:
         pass
     return response.text[:200] or response.reason_phrase

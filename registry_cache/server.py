@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 import re
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -188,7 +188,11 @@ class _RegistryHTTPServer(ThreadingHTTPServer):
     allow_reuse_address = True
 
     def __init__(
-        self, address: tuple[str, int], cache: Cache, config: ServeConfig, log: object = None
+        self,
+        address: tuple[str, int],
+        cache: Cache,
+        config: ServeConfig,
+        log: Callable[[str], None] | None = None,
     ) -> None:
         super().__init__(address, _Handler)
         self.cache = cache
@@ -209,7 +213,7 @@ def make_server(
     registry: str,
     host: str = "127.0.0.1",
     port: int = 0,
-    log: object = None,
+    log: Callable[[str], None] | None = None,
 ) -> _RegistryHTTPServer:
     """Bind a server (not yet serving) over the cache at ``cache_path``; port 0 picks a free one."""
     cache = Cache(cache_path, readonly=True)
@@ -222,7 +226,8 @@ def make_server(
 
 def url_of(server: _RegistryHTTPServer) -> str:
     host, port = server.server_address[:2]
-    shown = f"[{host}]" if ":" in str(host) else host
+    text = host.decode() if isinstance(host, bytes) else str(host)
+    shown = f"[{text}]" if ":" in text else text
     return f"http://{shown}:{port}"
 
 

@@ -663,7 +663,8 @@ class Cache:
             )
         if limit < 1:
             raise CacheError("limit must be at least 1")
-        where, params = [], []
+        where: list[str] = []
+        params: list[str] = []
         if not include_deleted:
             where.append("v.status != 'deleted'")
         if types:
@@ -905,8 +906,9 @@ def _served_meta(row: Sequence[Any]) -> dict[str, Any]:
     The official block is rebuilt from its allowed keys only (the spec closes it with
     ``additionalProperties: false``); other namespaces pass through.
     """
-    meta = json.loads(row[3]) if row[3] else {}
-    old = meta.get(OFFICIAL_META) if isinstance(meta.get(OFFICIAL_META), dict) else {}
+    meta: dict[str, Any] = json.loads(row[3]) if row[3] else {}
+    found = meta.get(OFFICIAL_META)
+    old: dict[str, Any] = found if isinstance(found, dict) else {}
     official: dict[str, Any] = {k: old[k] for k in _OFFICIAL_KEYS if old.get(k) is not None}
     official["status"] = row[4]
     if row[5]:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -139,11 +141,12 @@ def sync(
     settings = Settings.from_env()
     registries = select_registries(settings, [name] if name else [])
     show_bar = not as_json and sys.stderr.isatty()
-    summaries, failures = [], []
+    summaries: list[SyncSummary] = []
+    failures: list[str] = []
     for registry in registries:
         with _progress(show_bar, registry.name) as update:
 
-            def progress(p: SyncProgress, update=update) -> None:
+            def progress(p: SyncProgress, update: Update = update) -> None:
                 update(p.pages, p.servers, p.skipped)
 
             try:
@@ -187,40 +190,33 @@ def sync(
         )
 
 
-class _progress:
+Update = Callable[[int, int, int], None]
+
+
+@contextmanager
+def _progress(enabled: bool, name: str) -> Iterator[Update]:
     """A rich spinner with counts on stderr, or nothing when not on a terminal."""
+    if not enabled:
+        yield lambda pages, servers, skipped: None
+        return
+    from rich.console import Console
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-    def __init__(self, enabled: bool, name: str) -> None:
-        self.enabled, self.name = enabled, name
-        self._bar = None
+    bar = Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        TimeElapsedColumn(),
+        console=Console(stderr=True),
+        transient=True,
+    )
+    task = bar.add_task(f"syncing {name}", total=None)
 
-    def __enter__(self):  # type: ignore[no-untyped-def]
-        if not self.enabled:
-            return lambda pages, servers, skipped: None
-        from rich.console import Console
-        from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+    def update(pages: int, servers: int, skipped: int) -> None:
+        extra = f", {skipped} skipped" if skipped else ""
+        bar.update(task, description=f"syncing {name}: {pages} pages, {servers} versions{extra}")
 
-        self._bar = Progress(
-            SpinnerColumn(),
-            TextColumn("{task.description}"),
-            TimeElapsedColumn(),
-            console=Console(stderr=True),
-            transient=True,
-        )
-        self._bar.start()
-        task = self._bar.add_task(f"syncing {self.name}", total=None)
-
-        def update(pages: int, servers: int, skipped: int) -> None:
-            extra = f", {skipped} skipped" if skipped else ""
-            self._bar.update(
-                task, description=f"syncing {self.name}: {pages} pages, {servers} versions{extra}"
-            )
-
-        return update
-
-    def __exit__(self, *exc: object) -> None:
-        if self._bar is not None:
-            self._bar.stop()
+    with bar:
+        yield update
 
 
 @app.command("serve")
