@@ -1,0 +1,293 @@
+"""Shared steps of the mutating verbs: resolve a manifest entry, install it, prove it starts.
+
+resolve: catalog → specifier → strict server.json check → package choice → pinned PackageLock.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from marketplace.errors import ConfigError, NotFoundError, RegistryError, ResolutionError
+from marketplace.lockfile import LockedTool, Lockfile
+from marketplace.manifest import Manifest, ToolRequirement
+
+if TYPE_CHECKING:
+    from marketplace.catalog import Catalog
+    from marketplace.check import CheckResult
+    from marketplace.project import Project
+    from marketplace.settings import Settings
+    from registry_cache.serverjson import ServerVersion
+
+Progress = Callable[[str], None]
+
+
+def _quiet(_: str) -> None:
+    pass
+
+
+@dataclass(frozen=True, kw_only=True)
+class Resolved:
+    """A freshly resolved tool and what the user should hear about it."""
+
+    tool: LockedTool
+    warnings: tuple[str, ...] = ()
+    server: ServerVersion | None = field(default=None, repr=False, compare=False)
+
+
+def open_catalog(settings: Settings) -> Catalog:
+    from marketplace.catalog import Catalog
+
+    return Catalog(settings)
+
+
+def check_registry(settings: Settings, manifest: Manifest, req: ToolRequirement) -> str | None:
+    """The configured registry name to resolve ``req`` from (None: every enabled one)."""
+    if not req.registry:
+        return None
+    from marketplace.registries import get_registry
+
+    url = manifest.registries[req.registry]
+    try:
+        configured = get_registry(settings, req.registry)
+    except ConfigError:
+        raise ConfigError(
+            f"mgx.toml resolves {req.name} from registry {req.registry!r} ({url}), which is not "
+            f"configured here; run `mgx registry add {req.registry} {url}`"
+        ) from None
+    if configured.url.rstrip("/") != url.rstrip("/"):
+        raise ConfigError(
+            f"registry {req.registry!r} is configured as {configured.url} but mgx.toml says "
+            f"{url}; make them agree (`mgx registry add {req.registry} {url}`)"
+        )
+    return req.registry
+
+
+def server_versions(catalog: Catalog, name: str, registry: str | None) -> list[ServerVersion]:
+    """Every available version of ``name``; an invalid registry entry is named as such."""
+    try:
+        return catalog.versions(name, registry=registry)
+    except NotFoundError as exc:
+        reason = _invalid_entry(catalog, name, registry)
+        if reason:
+            raise ResolutionError(reason) from exc
+        raise
+
+
+def _invalid_entry(catalog: Catalog, name: str, registry: str | None) -> str | None:
+    """Ask the registries directly whether they hold ``name`` in a form the cache refused.
+
+    A registry entry that violates the server.json schema is skipped when the cache syncs, so
+    the catalog cannot find it; the user should hear that it exists and why it is refused.
+    """
+    if catalog.offline:
+        return None
+    from marketplace.registry_client import RegistryClient
+    from registry_cache.errors import ServerJsonError
+
+    try:
+        registries = catalog.registries(registry)
+    except ConfigError:
+        return None
+    for reg in registries:
+        try:
+            with RegistryClient(
+                reg.url, label=reg.name, token=reg.token(), timeout=5.0, retries=0
+            ) as client:
+                client.get(name)
+        except RegistryError as exc:
+            if isinstance(exc.__cause__, ServerJsonError):
+                return (
+                    f"registry {reg.name!r} serves an invalid server.json for {name!r} "
+                    f"({exc.__cause__}); refusing to install it"
+                )
+        except Exception:  # noqa: BLE001 - a probe for a better message; the NotFound stands
+            continue
+    return None
+
+
+def strict_check(server: ServerVersion) -> None:
+    """Refuse a server.json that violates the schema, even if a lenient cache accepted it."""
+    from registry_cache.errors import ServerJsonError
+    from registry_cache.serverjson import parse_server
+
+    if not server.raw:
+        return
+    try:
+        parse_server(server.raw, server.raw_meta or None)
+    except ServerJsonError as exc:
+        raise ResolutionError(
+            f"{server.name} {server.version}: the registry's server.json is invalid ({exc}); "
+            "refusing to install it"
+        ) from exc
+
+
+def choose_version(
+    catalog: Catalog,
+    req: ToolRequirement,
+    registry: str | None,
+    *,
+    prerelease: bool = False,
+) -> tuple[ServerVersion, list[ServerVersion]]:
+    from marketplace.specifiers import parse_spec, select
+
+    versions = server_versions(catalog, req.name, registry)
+    latest = next((v.version for v in versions if v.meta.is_latest), None)
+    chosen = select(
+        parse_spec(req.version),
+        [v.version for v in versions],
+        latest=latest,
+        prerelease=prerelease,
+        name=versions[0].name if versions else req.name,
+    )
+    return next(v for v in versions if v.version == chosen), versions
+
+
+def resolve(
+    catalog: Catalog,
+    manifest: Manifest,
+    req: ToolRequirement,
+    *,
+    settings: Settings,
+    allow_scripts: bool = False,
+    prerelease: bool = False,
+    progress: Progress = _quiet,
+) -> Resolved:
+    """Pin ``req`` (network): exact server version, package, artifacts, closure, invocation."""
+    from dataclasses import replace
+
+    from marketplace.installers import choose_package, resolve_package
+
+    registry = check_registry(settings, manifest, req)
+    progress(f"looking up {req.name}")
+    server, _ = choose_version(catalog, req, registry, prerelease=prerelease)
+    strict_check(server)
+    warnings: list[str] = []
+    if server.meta.status == "deprecated":
+        why = f": {server.meta.status_message}" if server.meta.status_message else ""
+        warnings.append(f"{server.name} {server.version} is deprecated{why}")
+    package = choose_package(server, preferred_type=req.type or None)
+    kind = getattr(package, "registry_type", "remote")
+    progress(f"resolving {server.name} {server.version} ({kind})")
+    pinned = resolve_package(
+        server, package, settings=settings, cutoff=req.resolve, allow_scripts=allow_scripts
+    )
+    secret_args = sorted(
+        i.name for i in pinned.invocation.inputs if i.secret and i.name in req.args
+    )
+    if secret_args:
+        name = secret_args[0]
+        raise ConfigError(
+            f"{server.name}: input {name!r} is secret and cannot be given in args; bind it to an "
+            f'environment variable instead: env = {{ {name} = {{ env = "{name.upper()}" }} }}'
+        )
+    req = replace(req, name=server.name)
+    tool = LockedTool(
+        name=server.name,
+        version=server.version,
+        registry=catalog.registry_url_for(server.name, registry=registry),
+        package=pinned,
+        spec=req.version,
+        type=req.type,
+        resolve=req.resolve,
+        registry_name=req.registry,
+        env=dict(req.env),
+        args=dict(req.args),
+        published_at=server.meta.published_at or "",
+    )
+    return Resolved(tool=tool, warnings=tuple(warnings), server=server)
+
+
+def satisfied_by(req: ToolRequirement, tool: LockedTool | None, manifest: Manifest) -> bool:
+    """Whether an existing lock entry already fulfils ``req`` (no resolution needed)."""
+    from marketplace.lockfile import unsatisfied
+
+    if tool is None:
+        return False
+    probe = Manifest(tools={req.name: req}, registries=manifest.registries)
+    return not unsatisfied(probe, Lockfile(tools={req.name: tool}))
+
+
+# --- installs ---------------------------------------------------------------------------------
+
+
+def dir_names(settings: Settings, tools: Iterable[LockedTool]) -> set[str]:
+    from marketplace.installers import tool_dir
+
+    return {
+        tool_dir(settings, t.package).name for t in tools if t.package.registry_type != "remote"
+    }
+
+
+def install_tools(
+    project: Project,
+    tools: Iterable[LockedTool],
+    *,
+    keep: Iterable[LockedTool] = (),
+    progress: Progress = _quiet,
+) -> list[str]:
+    """Install every tool not yet installed (verified, staged, atomic); returns their names.
+
+    The project's install record first names every directory it is about to use (``keep``
+    too), so a concurrent removal in another project cannot delete them.
+    """
+    from marketplace import refs
+    from marketplace.installers import install_package, is_installed
+
+    settings = project.settings
+    tools = list(tools)
+    refs.hold(settings, project.root, dir_names(settings, [*tools, *keep]))
+    installed = []
+    for tool in tools:
+        if tool.package.registry_type == "remote" or is_installed(settings, tool.package):
+            continue
+        progress(f"installing {tool.name} {tool.version} ({tool.package.registry_type})")
+        install_package(tool.package, settings=settings)
+        installed.append(tool.name)
+    return installed
+
+
+def settle(project: Project, lock: Lockfile) -> list[str]:
+    """Drop installs this project no longer uses (unless another project uses them)."""
+    from marketplace import refs
+
+    return refs.settle(
+        project.settings, project.root, dir_names(project.settings, lock.tools.values())
+    )
+
+
+# --- the start check --------------------------------------------------------------------------
+
+
+def missing_values(tool: LockedTool, environ: Mapping[str, str] | None = None) -> list[str]:
+    """Required env vars, headers and inputs that have no value here (names only)."""
+    environ = os.environ if environ is None else environ
+    inv = tool.package.invocation
+    bindings = tool.env
+    missing = []
+    for item in (*inv.env, *inv.headers):
+        if item.required and not item.value and not item.default:
+            if bindings.get(item.name, item.name) not in environ:
+                missing.append(bindings.get(item.name, item.name))
+    for spec in inv.inputs:
+        if spec.required and not spec.default and spec.name not in tool.args:
+            if spec.name not in bindings or bindings[spec.name] not in environ:
+                missing.append(bindings.get(spec.name, spec.name))
+    return missing
+
+
+def start_check(
+    project: Project,
+    tool: LockedTool,
+    *,
+    timeout: float,
+    progress: Progress = _quiet,
+) -> CheckResult:
+    """Start the installed tool over MCP, list its tools, stop it (``InstallError`` if not)."""
+    from marketplace.check import check_server
+    from marketplace.project import launch_spec
+
+    progress(f"starting {tool.name} {tool.version} to check it")
+    return check_server(launch_spec(project, tool), timeout=timeout)

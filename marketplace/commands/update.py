@@ -1,0 +1,169 @@
+"""``mgx tool update [NAME]``: move tools to the newest version their specifier allows.
+
+The manifest is not edited (its specifiers still hold); the lock changes in one transaction
+after every updated tool is installed and has passed its start check. Tools resolved against
+today (``resolve = "now"``) are re-resolved even when their version is unchanged, since their
+dependencies may have moved.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
+
+from marketplace.commands._resolve import (
+    Progress,
+    _quiet,
+    check_registry,
+    choose_version,
+    install_tools,
+    missing_values,
+    open_catalog,
+    resolve,
+    satisfied_by,
+    settle,
+    start_check,
+)
+from marketplace.errors import InstallError
+from marketplace.lockfile import LockedTool, dumps
+from marketplace.transaction import Transaction, crash_point
+
+if TYPE_CHECKING:
+    from marketplace.catalog import Catalog
+    from marketplace.project import Project
+
+__all__ = ["Change", "UpdateResult", "update"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class Change:
+    name: str
+    old: str  # "" when the tool was not locked before
+    new: str
+    checked: bool = False
+    check_skipped: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class UpdateResult:
+    changes: list[Change] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    deleted: list[str] = field(default_factory=list)  # install directories no longer used
+    warnings: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+def verify_started(
+    project: Project,
+    tools: list[LockedTool],
+    *,
+    check: bool,
+    timeout: float,
+    progress: Progress,
+) -> dict[str, tuple[bool, str]]:
+    """Run the start check of each tool; ``name -> (checked, why skipped)``."""
+    out: dict[str, tuple[bool, str]] = {}
+    for tool in tools:
+        if not check:
+            out[tool.name] = (False, "skipped (--no-check)")
+            continue
+        missing = missing_values(tool)
+        if missing:
+            out[tool.name] = (False, f"not started: {', '.join(missing)} not set")
+            continue
+        try:
+            start_check(project, tool, timeout=timeout, progress=progress)
+        except InstallError as exc:
+            raise InstallError(
+                f"{tool.name} {tool.version} installed but did not start, so nothing was "
+                f"changed: {exc}"
+            ) from exc
+        out[tool.name] = (True, "")
+    return out
+
+
+def update(
+    project: Project,
+    name: str | None = None,
+    *,
+    check: bool = True,
+    check_timeout: float = 90.0,
+    catalog: Catalog | None = None,
+    progress: Progress = _quiet,
+) -> UpdateResult:
+    """Update ``name`` (or every tool) within its manifest specifier."""
+    from marketplace.project import lookup_tool
+
+    own = catalog is None
+    catalog = catalog or open_catalog(project.settings)
+    try:
+        with Transaction(project) as txn:
+            manifest = project.manifest()
+            lock = project.lock()
+            settle(project, lock)
+            names = [lookup_tool(manifest.tools, name)] if name else list(manifest.tools)
+            fresh: list[LockedTool] = []
+            unchanged: list[str] = []
+            warnings: list[str] = []
+            for tool_name in names:
+                req = manifest.tools[tool_name]
+                current = lock.tools.get(tool_name)
+                registry = check_registry(project.settings, manifest, req)
+                progress(f"looking up {tool_name}")
+                server, _ = choose_version(catalog, req, registry)
+                if (
+                    current is not None
+                    and server.version == current.version
+                    and req.resolve != "now"
+                    and satisfied_by(req, current, manifest)
+                ):
+                    unchanged.append(tool_name)
+                    continue
+                resolved = resolve(
+                    catalog,
+                    manifest,
+                    req,
+                    settings=project.settings,
+                    allow_scripts=bool(current and current.package.allow_scripts),
+                    progress=progress,
+                )
+                warnings += resolved.warnings
+                if current is not None and resolved.tool.package == current.package:
+                    unchanged.append(tool_name)
+                    continue
+                fresh.append(replace(resolved.tool, spec=req.version))
+            crash_point("resolved")
+            new_lock = lock
+            for tool in fresh:
+                new_lock = new_lock.with_tool(tool)
+            try:
+                install_tools(project, fresh, keep=lock.tools.values(), progress=progress)
+                crash_point("installed")
+                outcome = verify_started(
+                    project, fresh, check=check, timeout=check_timeout, progress=progress
+                )
+                crash_point("checked")
+                if fresh:
+                    txn.commit(manifest=None, lock=dumps(new_lock))
+            except BaseException:
+                settle(project, lock)
+                raise
+            deleted = settle(project, new_lock)
+            crash_point("collected")
+        notes = list(catalog.notes)
+    finally:
+        if own:
+            catalog.close()
+    changes = [
+        Change(
+            name=t.name,
+            old=lock.tools[t.name].version if t.name in lock.tools else "",
+            new=t.version,
+            checked=outcome[t.name][0],
+            check_skipped=outcome[t.name][1],
+        )
+        for t in fresh
+    ]
+    return UpdateResult(
+        changes=changes, unchanged=unchanged, deleted=deleted, warnings=warnings, notes=notes
+    )
