@@ -41,11 +41,12 @@ def agent_command(
         help="Tool set from the project's mgx.lock whose tools the agent may call "
         "(default: no tools).",
     ),
-    project: Path = typer.Option(
-        Path("."),
+    project: Path | None = typer.Option(
+        None,
         "--project",
         "-C",
-        help="Project directory holding mgx.toml and mgx.lock.",
+        help="Project directory holding mgx.toml and mgx.lock (default: the current directory "
+        "or a parent, or $MGX_PROJECT).",
     ),
     max_steps: int = typer.Option(10, "--max-steps", min=1, help="Cap on model calls per agent."),
     agents: int = typer.Option(
