@@ -22,6 +22,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from registry_cache.errors import CacheError
@@ -198,6 +199,14 @@ class _RegistryHTTPServer(ThreadingHTTPServer):
         self.cache = cache
         self.config = config
         self.log = log
+
+    def process_request_thread(self, request: Any, client_address: Any) -> None:
+        # One thread per client connection, each with its own SQLite connection: close it
+        # when the thread ends, or a long-running server would collect them.
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            self.cache.release_thread()
 
 
 @dataclass(frozen=True, kw_only=True)

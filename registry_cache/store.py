@@ -337,6 +337,17 @@ class Cache:
             raise
         conn.execute("COMMIT")
 
+    def release_thread(self) -> None:
+        """Close the calling thread's connection (a server thread that is about to end)."""
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            return
+        self._local.conn = None
+        with self._lock:
+            if conn in self._connections:
+                self._connections.remove(conn)
+        conn.close()
+
     def close(self) -> None:
         with self._lock:
             for conn in self._connections:

@@ -213,3 +213,25 @@ def test_served_documents_round_trip_through_the_cache(
     assert (
         sv.packages[0].identifier == "pkg-1" and sv.remotes[0].url == "https://s1.example.com/mcp"
     )
+
+
+def test_connections_of_finished_clients_are_closed(make_cache: Callable[..., Cache]) -> None:
+    from registry_cache.server import make_server
+
+    cache = make_cache([server_doc("io.github.a/one")])
+    server = make_server(cache.path, registry="official")
+    import threading
+
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
+    thread.start()
+    try:
+        host, port = server.server_address[:2]
+        for _ in range(20):  # twenty separate client connections
+            assert httpx.get(f"http://{host}:{port}/health", timeout=30).status_code == 200
+        open_now = len(server.cache._connections)  # noqa: SLF001 (what this test is about)
+        assert open_now <= 2
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=10)
+        server.cache.close()
