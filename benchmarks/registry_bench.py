@@ -456,7 +456,9 @@ command tree (typer, click, every command group) {p["import_cli"]:.0f}; typer 0.
 each command parameter through a pydantic TypeAdapter, importing pydantic when a command runs:
 {p["pydantic"]:.0f} (typer's cost, not worked around); mgx's own part: importing the catalog
 {p["import_catalog"]:.0f}, opening the cache and one FTS5 query {p["search"]:.1f}, the rich table
-{p["table"]:.0f}. Python itself starts in {ms(r["python"])}. `mgx --help` renders with rich through
+{p["table"]:.0f}. Python itself starts in {ms(r["python"])}. Run from a checkout with
+`PYTHONDONTWRITEBYTECODE=1` (as in the sandbox this was measured in), every command first compiles
+mgx's own modules from source, roughly 50-60 ms more. `mgx --help` renders with rich through
 typer. Full sync time is mostly parsing and validating 30,000 server.json documents and one
 transaction per page of 100 (the official maximum); the server runs in its own process.
 <!-- registry-bench:end -->
