@@ -119,8 +119,8 @@ def strict_check(server: ServerVersion) -> None:
         parse_server(server.raw, server.raw_meta or None)
     except ServerJsonError as exc:
         raise ResolutionError(
-            f"{server.name} {server.version}: the registry's server.json is invalid ({exc}); "
-            "refusing to install it"
+            f"the registry serves an invalid server.json for {server.name} {server.version} "
+            f"({exc}); refusing to install it"
         ) from exc
 
 

@@ -36,6 +36,7 @@ def remove(project: Project, name: str) -> RemoveResult:
     with Transaction(project) as txn:
         manifest = project.manifest()
         lock = project.lock()
+        settle(project, lock)  # records what the lock uses before it stops using it
         known = {**dict.fromkeys(lock.tools), **dict.fromkeys(manifest.tools)}
         try:
             full = lookup_tool(known, name)

@@ -136,7 +136,7 @@ def _frozen(project: Project, progress: Progress) -> SyncResult:
             raise LockError(
                 f"--frozen needs {LOCK_NAME}, and {project.root} has none; run `mgx tool sync`"
             )
-        problems = unsatisfied(project.manifest(), lock)
+        problems = unsatisfied(project.manifest(strict=False), lock)
         if problems:
             more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
             raise LockError(

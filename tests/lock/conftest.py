@@ -162,8 +162,8 @@ class World:
     def serve(self) -> str:
         """(Re)build the cache file from ``docs`` and serve it; points mgx at it."""
         from marketplace.registries import add_registry, remove_registry
-        from registry_cache.serverjson import parse_server
         from registry_cache.server import serving
+        from registry_cache.serverjson import parse_server
         from registry_cache.store import Cache
 
         with Cache(self.cache_path) as cache:
