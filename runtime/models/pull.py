@@ -85,6 +85,8 @@ def pull_model(
             local_dir=target,
             token=token,
             local_files_only=offline,
+            # huggingface_hub reads HF_ENDPOINT once, at import; read it per call instead.
+            endpoint=os.environ.get("HF_ENDPOINT") or None,
         )
     except hf_errors.GatedRepoError as exc:
         raise ModelServerError(

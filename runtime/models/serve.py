@@ -29,7 +29,7 @@ from runtime.errors import ModelServerError
 from runtime.models.families import Detection, detect_family, find_template
 from runtime.models.gpu import FitCheck, check_fit, detect_gpus, estimate_footprint
 from runtime.models.pull import local_model_dir
-from runtime.models.state import LOOPBACK_HOSTS, ServerRecord, StateStore, check_name
+from runtime.models.state import ServerRecord, StateStore, check_name, is_loopback
 
 VLLM_MODULE = "vllm.entrypoints.openai.api_server"
 DEFAULT_PORT = 8000
@@ -213,7 +213,7 @@ def plan_launch(options: ServeOptions, *, settings: Settings) -> LaunchPlan:
     if options.gpus is not None:
         env["CUDA_VISIBLE_DEVICES"] = options.gpus
     key_file = None
-    if options.host not in LOOPBACK_HOSTS:
+    if not is_loopback(options.host):
         # Reachable from other machines: never without a key. The key goes to vLLM through
         # VLLM_API_KEY, not argv, so it does not show up in `ps`.
         key_file = str(store.key_path(name))

@@ -29,7 +29,6 @@ from marketplace.settings import Settings
 from runtime.errors import ModelServerError
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
-LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 
 
 def check_name(name: str) -> str:
@@ -39,6 +38,18 @@ def check_name(name: str) -> str:
             f"invalid model name {name!r}: use letters, digits, '.', '_' or '-' (max 64)"
         )
     return name
+
+
+def is_loopback(host: str) -> bool:
+    """True for addresses only this machine can reach (127.0.0.0/8, ::1, localhost)."""
+    import ipaddress
+
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False  # a host name: it may resolve to anything, so treat it as exposed
 
 
 def connect_host(host: str) -> str:

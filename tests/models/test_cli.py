@@ -121,7 +121,7 @@ def test_gpus_without_nvidia_smi(
 
 
 def test_pull_local_directory_and_offline_errors(
-    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
     model = tmp_path / "local-model"
     model.mkdir()
@@ -137,10 +137,21 @@ def test_pull_local_directory_and_offline_errors(
     code, _, err = mgx(capsys, "model", "pull", "not a model id!")
     assert code == 1 and "neither a local directory nor a Hugging Face id" in err
 
-    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    code, _, err = mgx(capsys, "model", "pull", "org/never-downloaded")
-    assert code == 1
-    assert err.startswith("mgx: error: HF_HUB_OFFLINE is set and org/never-downloaded is not in")
+    # In a child process: huggingface_hub reads HF_HUB_OFFLINE once, when first imported.
+    import os
+    import subprocess
+
+    done = subprocess.run(
+        [str(Path(sys.executable).with_name("mgx")), "model", "pull", "org/never-downloaded"],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "HF_HUB_OFFLINE": "1"},
+        timeout=120,
+    )
+    assert done.returncode == 1
+    assert done.stderr.startswith(
+        "mgx: error: HF_HUB_OFFLINE is set and org/never-downloaded is not in"
+    )
 
 
 def test_every_read_command_has_json() -> None:

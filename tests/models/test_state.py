@@ -17,6 +17,7 @@ from runtime.models.state import (
     atomic_write_text,
     check_name,
     connect_host,
+    is_loopback,
 )
 
 
@@ -111,3 +112,13 @@ def test_valid_names(name: str) -> None:
 def test_invalid_names(name: str) -> None:
     with pytest.raises(ModelServerError, match="invalid model name"):
         check_name(name)
+
+
+@pytest.mark.parametrize(
+    ("host", "loopback"),
+    [("127.0.0.1", True), ("127.0.0.2", True), ("::1", True), ("[::1]", True),
+     ("localhost", True), ("0.0.0.0", False), ("::", False), ("10.1.2.3", False),
+     ("myhost.example", False)],
+)  # fmt: skip
+def test_loopback_detection(host: str, loopback: bool) -> None:
+    assert is_loopback(host) is loopback

@@ -274,3 +274,53 @@ def test_api_key_off_loopback_then_switch(
         ["pgrep", "-g", str(pid)], capture_output=True, text=True, check=False
     )
     assert survivors.stdout.strip() == ""
+
+
+def test_dry_run_plans_without_starting(vllm_python: Path, tmp_path: Path, mgx_home: Path) -> None:
+    py = str(vllm_python)
+
+    def plan(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+        return run_mgx("model", "serve", "--python", py, "--dry-run", "--json", *args,
+                       home=mgx_home, env=env)  # fmt: skip
+
+    exposed = plan("Qwen/Qwen2.5-7B-Instruct", "--host", "0.0.0.0", "--", "--seed", "7")
+    assert exposed.returncode == 0, exposed.stderr
+    data = json.loads(exposed.stdout)
+    assert data["parser"] == "hermes" and data["family"] == "qwen"
+    argv = data["argv"]
+    assert argv[:3] == [py, "-m", "vllm.entrypoints.openai.api_server"]
+    assert argv[argv.index("--tool-call-parser") + 1] == "hermes"
+    assert "--enable-auto-tool-choice" in argv and argv[-2:] == ["--seed", "7"]
+    assert data["api_key_file"].endswith("keys/Qwen2.5-7B-Instruct.key")
+    assert not Path(data["api_key_file"]).exists()  # a dry run writes nothing
+
+    templates = tmp_path / "vllm-checkout" / "examples"
+    templates.mkdir(parents=True)
+    (templates / "tool_chat_template_llama3.1_json.jinja").write_text("{{ messages }}")
+    llama = plan(
+        "meta-llama/Llama-3.1-8B-Instruct",
+        env={"MGX_VLLM_TEMPLATES": str(templates.parent)},
+    )
+    argv = json.loads(llama.stdout)["argv"]
+    assert argv[argv.index("--tool-call-parser") + 1] == "llama3_json"
+    assert argv[argv.index("--chat-template") + 1] == str(
+        templates / "tool_chat_template_llama3.1_json.jinja"
+    )
+    without = json.loads(plan("meta-llama/Llama-3.1-8B-Instruct").stdout)
+    assert "--chat-template" not in without["argv"]
+    assert any("MGX_VLLM_TEMPLATES" in note for note in without["notes"])
+
+    off = json.loads(plan("Qwen/Qwen2.5-7B-Instruct", "--tool-call-parser", "none").stdout)
+    assert "--enable-auto-tool-choice" not in off["argv"]
+
+    missing = plan("Qwen/Qwen2.5-7B-Instruct", "--chat-template", str(tmp_path / "nope.jinja"))
+    assert missing.returncode == 1 and "does not exist" in missing.stderr
+
+    import socket
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        taken = plan("Qwen/Qwen2.5-7B-Instruct", "--port", str(port))
+    assert taken.returncode == 1 and f"port {port} on 127.0.0.1 is already in use" in taken.stderr
