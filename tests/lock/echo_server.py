@@ -1,6 +1,6 @@
 """A small MCP server (mcp SDK, stdio) packed into the test bundles.
 
-``python echo_server.py [--name N] [--fail] [--require-env VAR]``; tools: ``echo`` and
+``python echo_server.py [--name N] [--fail] [--require-env VAR] [--http PORT]``; tools: ``echo`` and
 ``version`` (the bundle's version, from ``ECHO_VERSION`` baked into the bundle).
 """
 
@@ -14,6 +14,7 @@ parser = argparse.ArgumentParser()
 parser.add_argument("--name", default="echo")
 parser.add_argument("--fail", action="store_true", help="exit at once with an error")
 parser.add_argument("--require-env", default="")
+parser.add_argument("--http", type=int, default=0, help="serve streamable HTTP on this port")
 parser.add_argument("rest", nargs="*")
 opts, _ = parser.parse_known_args()
 if opts.fail:
@@ -42,4 +43,7 @@ def version() -> str:
 
 
 if __name__ == "__main__":
-    server.run()
+    if opts.http:
+        server.run("streamable-http", host="127.0.0.1", port=opts.http)
+    else:
+        server.run()

@@ -171,3 +171,59 @@ def test_export_formats(echo_world: World, project_dir: Path) -> None:
     assert vscode["args"][0].endswith("/server/main.py")
     with pytest.raises(ConfigError, match="unknown client"):
         commands.export(project, "emacs")
+
+
+def test_remote_tool(world: World, project_dir: Path) -> None:
+    """A remote (streamable-http) server: nothing installed, URL and header names locked."""
+    import os
+    import signal
+    import socket
+    import subprocess
+    import sys
+    import time
+
+    from tests.lock.conftest import ECHO_SERVER, server_doc
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = subprocess.Popen(
+        [sys.executable, str(ECHO_SERVER), "--name", "remote-echo", "--http", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                break
+            except OSError:
+                time.sleep(0.1)
+        remote = {
+            "type": "streamable-http",
+            "url": f"http://127.0.0.1:{port}/mcp",
+            "headers": [{"name": "X-Api-Key", "isSecret": True, "isRequired": False}],
+        }
+        world.docs.append(
+            server_doc("io.github.test/far", "1.0.0", [], remotes=[remote], latest=True)
+        )
+        world.serve()
+        project = find_project(create=True, settings=world.settings)
+        result = commands.install(project, "far")
+        assert result.package_type == "remote" and result.tools == ["echo", "version"]
+        tool = read_lock(project.lock_path).tools["io.github.test/far"]  # type: ignore[union-attr]
+        assert tool.package.invocation.url == remote["url"]
+        assert [h.name for h in tool.package.invocation.headers] == ["X-Api-Key"]
+        assert not project.settings.tools_dir.exists() or not any(
+            project.settings.tools_dir.iterdir()
+        )
+        cursor = commands.export(project, "cursor").config["mcpServers"]["far"]
+        assert cursor == {"url": remote["url"], "headers": {"X-Api-Key": "${env:X-Api-Key}"}}
+        claude = commands.export(project, "claude-desktop")
+        assert claude.config == {"mcpServers": {}} and claude.skipped == ["io.github.test/far"]
+        assert commands.check(project, "far").server_name == "remote-echo"
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(15)
