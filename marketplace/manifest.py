@@ -97,19 +97,24 @@ class Manifest:
 # --- reading ----------------------------------------------------------------------------------
 
 
-def read_manifest(path: Path) -> Manifest:
-    """Parse ``path`` (an empty manifest when it does not exist)."""
+def read_manifest(path: Path, *, strict: bool = True) -> Manifest:
+    """Parse ``path`` (an empty manifest when it does not exist); see ``parse_manifest``."""
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         return Manifest()
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"cannot read {path}: {exc}") from exc
-    return parse_manifest(text, where=str(path))
+    return parse_manifest(text, where=str(path), strict=strict)
 
 
-def parse_manifest(text: str, *, where: str = MANIFEST_NAME) -> Manifest:
-    """Parse and validate manifest text; ``ConfigError`` names the offending key."""
+def parse_manifest(text: str, *, where: str = MANIFEST_NAME, strict: bool = True) -> Manifest:
+    """Parse and validate manifest text; ``ConfigError`` names the offending key.
+
+    ``strict=False`` checks version specifiers' characters only, not their grammar: parsing
+    ranges needs the semver library, whose import ``sync --frozen`` cannot afford (it checks a
+    specifier properly whenever it differs from the one the lock was resolved for).
+    """
     import tomllib
 
     try:
@@ -126,7 +131,7 @@ def parse_manifest(text: str, *, where: str = MANIFEST_NAME) -> Manifest:
     policy = _policy(_table(doc, "policy", where), where)
     tools: dict[str, ToolRequirement] = {}
     for name, entry in _table(doc, "tools", where).items():
-        tools[name] = parse_requirement(name, entry, where=where)
+        tools[name] = parse_requirement(name, entry, where=where, strict=strict)
         if tools[name].registry and tools[name].registry not in registries:
             raise ConfigError(
                 f"{where}: tools.{_key(name)}.registry {tools[name].registry!r} is not declared "
@@ -172,13 +177,15 @@ def _policy(table: Mapping[str, Any], where: str) -> Policy:
     return Policy(verify=verify)
 
 
-def parse_requirement(name: str, entry: Any, *, where: str = MANIFEST_NAME) -> ToolRequirement:
+def parse_requirement(
+    name: str, entry: Any, *, where: str = MANIFEST_NAME, strict: bool = True
+) -> ToolRequirement:
     """One ``[tools]`` value: a version string or an inline table."""
     at = f"{where}: tools.{_key(name)}"
     if not _SERVER_NAME.match(name):
         raise ConfigError(f"{at}: {name!r} is not a server name (namespace/name)")
     if isinstance(entry, str):
-        return ToolRequirement(name=name, version=_version(entry, at))
+        return ToolRequirement(name=name, version=_version(entry, at, strict))
     if not isinstance(entry, Mapping):
         raise ConfigError(f"{at} must be a version string or a table")
     unknown = sorted(set(entry) - set(_TOOL_KEYS))
@@ -192,7 +199,7 @@ def parse_requirement(name: str, entry: Any, *, where: str = MANIFEST_NAME) -> T
         raise ConfigError(f"{at}.resolve must be one of {', '.join(RESOLVE_MODES)}")
     return ToolRequirement(
         name=name,
-        version=_version(entry.get("version", "latest"), f"{at}.version"),
+        version=_version(entry.get("version", "latest"), f"{at}.version", strict),
         type=kind,
         registry=_opt_str(entry, "registry", at),
         resolve=resolve,
@@ -204,11 +211,8 @@ def parse_requirement(name: str, entry: Any, *, where: str = MANIFEST_NAME) -> T
 _SPEC_CHARS = re.compile(r"^[0-9A-Za-z.+_~^*<>=|, -]{1,255}$")
 
 
-def _version(value: Any, at: str) -> str:
-    """A cheap check of the specifier's characters; its grammar is checked where it is used.
-
-    (Parsing ranges needs the semver library, whose import ``sync --frozen`` cannot afford.)
-    """
+def _version(value: Any, at: str, strict: bool) -> str:
+    """The normalised specifier (grammar checked only when ``strict``)."""
     if not isinstance(value, str):
         raise ConfigError(f'{at} must be a version string such as "^1.2" or "latest"')
     text = " ".join(value.split())
@@ -219,6 +223,14 @@ def _version(value: Any, at: str) -> str:
             f"{at}: invalid version specifier {value[:40]!r}: use an exact version (1.2.3), a "
             "range (^1.2, ~1.2.3, >=1 <2, 1.x) or 'latest'"
         )
+    if strict:
+        from marketplace.errors import ResolutionError
+        from marketplace.specifiers import parse_spec
+
+        try:
+            return parse_spec(text).text
+        except ResolutionError as exc:
+            raise ConfigError(f"{at}: {exc}") from exc
     return text.lstrip("=") if re.fullmatch(r"=[^ <>=|]+", text) else text
 
 

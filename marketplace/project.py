@@ -43,8 +43,8 @@ class Project:
     def lock_path(self) -> Path:
         return self.root / LOCK_NAME
 
-    def manifest(self) -> Manifest:
-        return read_manifest(self.manifest_path)
+    def manifest(self, *, strict: bool = True) -> Manifest:
+        return read_manifest(self.manifest_path, strict=strict)
 
     def lock(self) -> Lockfile:
         """The lock (an empty one when the project has none yet)."""
