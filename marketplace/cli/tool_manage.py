@@ -176,6 +176,7 @@ def list_(
             for r in rows
         ],
         no_wrap=("NAME", "VERSION", "SPEC", "STATE"),
+        one_line=("PACKAGE",),
     )
 
 
