@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+pytest_plugins = ["tests.vllm_tier"]
+
 REPO = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("MGX_SHARED", REPO.parent / "shared"))
 

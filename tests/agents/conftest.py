@@ -109,13 +109,3 @@ async def demo_hub(tmp_path: Path) -> AsyncIterator[ToolHub]:
     """A ToolHub over one demo server (``demo__*`` tools), stopped after the test."""
     async with ToolHub([demo_spec()], log_dir=tmp_path / "tool-logs", call_timeout=30) as hub:
         yield hub
-
-
-# The real-vLLM tier's session fixtures live with the models tests; re-exported here so the
-# agent step can run against the same kind of server (see tests/agents/test_vllm_agent.py).
-from tests.models.conftest import (  # noqa: E402,F401
-    tiny_model_dir,
-    vllm_python,
-    vllm_server,
-    vllm_server_home,
-)
