@@ -47,6 +47,34 @@ def _expected_errors() -> tuple[type[BaseException], ...]:
     return (MarketplaceError, CacheError, MgxRuntimeError)
 
 
+def _click_exit(exc: Exception) -> int | None:
+    """Exit code for typer/click's own exceptions (usage errors, Exit, Abort), printing one line.
+
+    typer 0.29 ships its own copy of click (``typer._click``); older typers use ``click``.
+    """
+    import importlib
+
+    if isinstance(exc, typer.Exit):
+        return int(exc.exit_code)
+    if isinstance(exc, typer.Abort):
+        sys.stderr.write("mgx: aborted\n")
+        return 1
+    for module_name in ("typer._click.exceptions", "click.exceptions"):
+        try:
+            ce = importlib.import_module(module_name)
+        except ImportError:
+            continue
+        if isinstance(exc, ce.UsageError):
+            ctx = getattr(exc, "ctx", None)
+            where = f" (see '{ctx.command_path} --help')" if ctx is not None else ""
+            sys.stderr.write(f"mgx: error: {exc.format_message()}{where}\n")
+            return int(exc.exit_code)
+        if isinstance(exc, ce.ClickException):
+            sys.stderr.write(f"mgx: error: {exc.format_message()}\n")
+            return int(exc.exit_code)
+    return None
+
+
 def main(argv: list[str] | None = None) -> int:
     """Console entry point: run the app, turning known errors into one line and an exit code."""
     debug = "--debug" in (sys.argv[1:] if argv is None else argv)
@@ -63,16 +91,9 @@ def main(argv: list[str] | None = None) -> int:
     except SystemExit as exc:  # typer/click exit paths (help, usage errors handled below)
         return int(exc.code or 0) if not isinstance(exc.code, str) else 1
     except Exception as exc:
-        import click
-
-        if isinstance(exc, click.exceptions.Exit):
-            return exc.exit_code
-        if isinstance(exc, click.ClickException):
-            exc.show()
-            return exc.exit_code
-        if isinstance(exc, click.exceptions.Abort):
-            sys.stderr.write("mgx: aborted\n")
-            return 1
+        code = _click_exit(exc)
+        if code is not None:
+            return code
         if debug:
             raise
         expected = _expected_errors()
@@ -80,7 +101,9 @@ def main(argv: list[str] | None = None) -> int:
         if isinstance(exc, expected):
             sys.stderr.write(f"mgx: error: {message}\n")
             return getattr(exc, "exit_code", 1)
-        sys.stderr.write(f"mgx: internal error: {type(exc).__name__}: {message} (rerun with --debug)\n")
+        sys.stderr.write(
+            f"mgx: internal error: {type(exc).__name__}: {message} (rerun with --debug)\n"
+        )
         return 70
     return 0
 
