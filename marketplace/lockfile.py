@@ -9,9 +9,6 @@ fsync, ``os.replace``, fsync of the directory). See docs/lockfile.md for every f
 
 from __future__ import annotations
 
-import contextlib
-import os
-import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,7 +23,6 @@ __all__ = [
     "LOCK_NAME",
     "LockedTool",
     "Lockfile",
-    "atomic_write",
     "dumps",
     "loads",
     "read_lock",
@@ -282,48 +278,3 @@ def unsatisfied(manifest: Manifest, lock: Lockfile | None) -> list[str]:
     if wanted != have:
         problems.append("[toolsets] in mgx.toml differ from the lock")
     return problems
-
-
-# --- atomic writes ----------------------------------------------------------------------------
-
-
-def fsync_dir(path: Path) -> None:
-    """Make a rename in ``path`` durable (best effort where directories cannot be opened)."""
-    with contextlib.suppress(OSError):
-        fd = os.open(path, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
-def atomic_write(path: Path, text: str) -> None:
-    """Replace ``path`` with ``text``: temp file in the same directory, fsync, rename, fsync dir.
-
-    A reader (or a crash) sees the old file or the new one, never a mix.
-    """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        # mkstemp makes the file private (0600); these are project files, so keep the mode of
-        # the file replaced, or give a new one the usual umask-derived mode.
-        try:
-            mode = os.stat(path).st_mode & 0o7777
-        except FileNotFoundError:
-            mode = 0o666 & ~_umask()
-        os.fchmod(fd, mode)
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    fsync_dir(path.parent)

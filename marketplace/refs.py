@@ -20,8 +20,8 @@ import shutil
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
+from marketplace._fs import atomic_write
 from marketplace.errors import InstallError
-from marketplace.lockfile import atomic_write
 from marketplace.settings import Settings
 
 __all__ = ["hold", "settle"]

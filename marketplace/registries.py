@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from marketplace._fs import atomic_write
 from marketplace.errors import ConfigError
 from marketplace.settings import OFFICIAL_REGISTRY, Settings
 
@@ -132,23 +133,8 @@ def _update(settings: Settings, change: Any) -> None:
         if "registries" not in doc:
             doc["registries"] = tomlkit.table(is_super_table=True)
         change(doc["registries"])
-        atomic_write(path, tomlkit.dumps(doc))
-
-
-def atomic_write(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` via a temp file in the same directory, fsync, rename."""
-    import tempfile
-
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+        # 0600, the mode this file has always had (mkstemp's): it names the token variables
+        atomic_write(path, tomlkit.dumps(doc), mode=0o600)
 
 
 def add_registry(

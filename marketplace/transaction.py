@@ -32,8 +32,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING
 
+from marketplace._fs import atomic_write, fsync_dir
 from marketplace.errors import ConfigError, LockError
-from marketplace.lockfile import atomic_write, fsync_dir
 
 if TYPE_CHECKING:
     from marketplace.project import Project

@@ -338,7 +338,7 @@ def export(
     if output is None:
         sys.stdout.write(text)
     else:
-        from marketplace.lockfile import atomic_write
+        from marketplace._fs import atomic_write
 
         atomic_write(output.expanduser().resolve(), text)
         note(f"wrote {output}")

@@ -21,6 +21,7 @@ import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
+from marketplace._fs import fsync_dir
 from marketplace.errors import InstallError
 from marketplace.installers._model import PackageLock
 from marketplace.settings import Settings
@@ -88,15 +89,6 @@ def write_marker(directory: Path, lock: PackageLock) -> None:
         os.fsync(fh.fileno())
 
 
-def _fsync_dir(path: Path) -> None:
-    with contextlib.suppress(OSError):
-        fd = os.open(path, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-
-
 @contextlib.contextmanager
 def staging(settings: Settings, lock: PackageLock) -> Iterator[Path]:
     """Yield a fresh staging directory; on a clean exit rename it to ``tool_dir(lock)``.
@@ -140,7 +132,7 @@ def _commit(work: Path, target: Path, settings: Settings, lock: PackageLock) -> 
             shutil.rmtree(work, ignore_errors=True)
             return
         raise
-    _fsync_dir(target.parent)
+    fsync_dir(target.parent)
 
 
 def _discard(path: Path, settings: Settings) -> None:

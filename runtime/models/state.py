@@ -18,13 +18,13 @@ import json
 import os
 import re
 import secrets
-import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from marketplace._fs import atomic_write
 from marketplace.settings import Settings
 from runtime.errors import ModelServerError
 
@@ -167,7 +167,7 @@ class StateStore:
 
     def save_server(self, record: ServerRecord) -> Path:
         path = self.servers_dir / f"{record.key}.json"
-        atomic_write_text(path, json.dumps(record.to_json(), indent=2) + "\n")
+        atomic_write(path, json.dumps(record.to_json(), indent=2) + "\n", mode=0o644)
         return path
 
     def remove_server(self, record: ServerRecord) -> None:
@@ -193,7 +193,7 @@ class StateStore:
 
     def save_external(self, record: ExternalRecord) -> None:
         path = self.external_dir / f"{record.name}.json"
-        atomic_write_text(path, json.dumps(record.to_json(), indent=2) + "\n")
+        atomic_write(path, json.dumps(record.to_json(), indent=2) + "\n", mode=0o644)
 
     def remove_external(self, name: str) -> bool:
         path = self.external_dir / f"{name}.json"
@@ -212,7 +212,7 @@ class StateStore:
             return path
         self.keys_dir.mkdir(parents=True, exist_ok=True)
         os.chmod(self.keys_dir, 0o700)
-        atomic_write_text(path, secrets.token_urlsafe(32) + "\n", mode=0o600)
+        atomic_write(path, secrets.token_urlsafe(32) + "\n", mode=0o600)
         return path
 
 
@@ -222,19 +222,3 @@ def read_api_key(path: str | Path) -> str:
         return Path(path).read_text(encoding="utf-8").strip()
     except OSError as exc:
         raise ModelServerError(f"cannot read the API key file {path}: {exc.strerror}") from exc
-
-
-def atomic_write_text(path: Path, text: str, *, mode: int = 0o644) -> None:
-    """Write ``text`` to ``path`` so readers see the old or the new file, never half of one."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        os.fchmod(fd, mode)  # before any byte is written: a key is never world-readable
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise

@@ -10,8 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from marketplace._fs import atomic_write
 from marketplace.installers import install_package, resolve_package
-from marketplace.lockfile import LockedTool, Lockfile, atomic_write, dumps
+from marketplace.lockfile import LockedTool, Lockfile, dumps
 from marketplace.settings import Settings
 from registry_cache.serverjson import parse_server
 from runtime.cli import main

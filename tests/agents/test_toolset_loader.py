@@ -8,9 +8,10 @@ from pathlib import Path
 
 import pytest
 
+from marketplace._fs import atomic_write
 from marketplace.errors import ConfigError
 from marketplace.installers import Invocation, KeyValueSpec, PackageLock
-from marketplace.lockfile import LockedTool, Lockfile, atomic_write, dumps
+from marketplace.lockfile import LockedTool, Lockfile, dumps
 from marketplace.settings import Settings
 from runtime.cli import main
 from runtime.toolset_loader import load_toolset, short_names

@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from marketplace._fs import atomic_write
 from marketplace.errors import LockError
 from marketplace.installers import (
     Artifact,
@@ -19,7 +20,7 @@ from marketplace.installers import (
     LockedDependency,
     PackageLock,
 )
-from marketplace.lockfile import LockedTool, Lockfile, atomic_write, dumps, loads, unsatisfied
+from marketplace.lockfile import LockedTool, Lockfile, dumps, loads, unsatisfied
 from marketplace.manifest import parse_manifest
 
 words = st.text(st.characters(min_codepoint=33, max_codepoint=0x2FF), min_size=1, max_size=12)

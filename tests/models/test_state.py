@@ -8,13 +8,13 @@ from pathlib import Path
 
 import pytest
 
+from marketplace._fs import atomic_write
 from marketplace.settings import Settings
 from runtime.errors import ModelServerError
 from runtime.models.state import (
     ExternalRecord,
     ServerRecord,
     StateStore,
-    atomic_write_text,
     check_name,
     connect_host,
     is_loopback,
@@ -95,10 +95,10 @@ def test_api_key_file_is_private_and_stable(mgx_home: Path) -> None:
 
 def test_atomic_write_leaves_no_temp_files_on_failure(tmp_path: Path) -> None:
     target = tmp_path / "state.json"
-    atomic_write_text(target, "old")
+    atomic_write(target, "old")
 
     with pytest.raises(TypeError):
-        atomic_write_text(target, 123)  # type: ignore[arg-type]  # write() of a non-str fails
+        atomic_write(target, 123)  # type: ignore[arg-type]  # write() of a non-str fails
     assert target.read_text() == "old"
     assert [p.name for p in tmp_path.iterdir()] == ["state.json"]
 
