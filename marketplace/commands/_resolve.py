@@ -10,7 +10,13 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from marketplace.errors import ConfigError, NotFoundError, RegistryError, ResolutionError
+from marketplace.errors import (
+    ConfigError,
+    InstallError,
+    NotFoundError,
+    RegistryError,
+    ResolutionError,
+)
 from marketplace.lockfile import LockedTool, Lockfile
 from marketplace.manifest import Manifest, ToolRequirement
 
@@ -152,14 +158,20 @@ def resolve(
     *,
     settings: Settings,
     allow_scripts: bool = False,
+    current: LockedTool | None = None,
     prerelease: bool = False,
     progress: Progress = _quiet,
 ) -> Resolved:
-    """Pin ``req`` (network): exact server version, package, artifacts, closure, invocation."""
+    """Pin ``req`` (network): exact server version, package, artifacts, closure, invocation.
+
+    ``current`` is the lock's entry for the tool, if any: an ``allow_scripts`` opt-in once given
+    stays with the tool.
+    """
     from dataclasses import replace
 
     from marketplace.installers import choose_package, resolve_package
 
+    allow_scripts = allow_scripts or bool(current and current.package.allow_scripts)
     registry = check_registry(settings, manifest, req)
     progress(f"looking up {req.name}")
     server, _ = choose_version(catalog, req, registry, prerelease=prerelease)
@@ -291,3 +303,49 @@ def start_check(
 
     progress(f"starting {tool.name} {tool.version} to check it")
     return check_server(launch_spec(project, tool), timeout=timeout)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Started:
+    """A start check's outcome: ``checked`` with the tools listed, or why it was skipped."""
+
+    checked: bool = False
+    skipped: str = ""
+    tools: tuple[str, ...] = ()
+
+
+def verify_started(
+    project: Project,
+    tools: Iterable[LockedTool],
+    *,
+    check: bool,
+    timeout: float,
+    progress: Progress = _quiet,
+    hint: bool = False,
+) -> dict[str, Started]:
+    """Run the start check of each tool; ``InstallError`` naming the first that does not start.
+
+    A tool whose required values are not set is not started; ``hint`` adds to why how to check
+    it once they are.
+    """
+    out: dict[str, Started] = {}
+    for tool in tools:
+        if not check:
+            out[tool.name] = Started(skipped="skipped (--no-check)")
+            continue
+        missing = missing_values(tool)
+        if missing:
+            why = f"not started: {', '.join(missing)} not set"
+            if hint:
+                why += f" (run `mgx tool check {tool.name}` once it is)"
+            out[tool.name] = Started(skipped=why)
+            continue
+        try:
+            result = start_check(project, tool, timeout=timeout, progress=progress)
+        except InstallError as exc:
+            raise InstallError(
+                f"{tool.name} {tool.version} installed but did not start, so nothing was "
+                f"changed: {exc}"
+            ) from exc
+        out[tool.name] = Started(checked=True, tools=tuple(result.tools))
+    return out

@@ -14,14 +14,13 @@ from marketplace.commands._resolve import (
     Progress,
     _quiet,
     install_tools,
-    missing_values,
     open_catalog,
     resolve,
     satisfied_by,
     settle,
-    start_check,
+    verify_started,
 )
-from marketplace.errors import ConfigError, InstallError
+from marketplace.errors import ConfigError
 from marketplace.lockfile import dumps
 from marketplace.manifest import (
     PACKAGE_TYPES,
@@ -136,14 +135,13 @@ def install(
                 tool = replace(current, spec=req.version)
                 changed = tool != current
             else:
-                if current is not None and current.package.allow_scripts:
-                    allow_scripts = True  # an opt-in once given stays with the tool
                 resolved = resolve(
                     catalog,
                     manifest,
                     req,
                     settings=settings,
                     allow_scripts=allow_scripts,
+                    current=current,
                     progress=progress,
                 )
                 tool, changed = resolved.tool, True
@@ -156,27 +154,14 @@ def install(
             try:
                 install_tools(project, [tool], keep=lock.tools.values(), progress=progress)
                 crash_point("installed")
-                checked, listed, skipped = False, [], ""
-                if check:
-                    missing = missing_values(tool)
-                    if missing:
-                        skipped = (
-                            f"not started: {', '.join(missing)} not set (run `mgx tool check "
-                            f"{tool.name}` once it is)"
-                        )
-                    else:
-                        try:
-                            result = start_check(
-                                project, tool, timeout=check_timeout, progress=progress
-                            )
-                        except InstallError as exc:
-                            raise InstallError(
-                                f"{tool.name} {tool.version} installed but did not start, so "
-                                f"nothing was changed: {exc}"
-                            ) from exc
-                        checked, listed = True, result.tools
-                else:
-                    skipped = "skipped (--no-check)"
+                started = verify_started(
+                    project,
+                    [tool],
+                    check=check,
+                    timeout=check_timeout,
+                    progress=progress,
+                    hint=True,
+                )[tool.name]
                 crash_point("checked")
 
                 editor = edit_manifest(
@@ -214,9 +199,9 @@ def install(
         package_version=tool.package.version,
         cutoff=tool.package.cutoff,
         changed=changed,
-        checked=checked,
-        tools=list(listed),
-        check_skipped=skipped,
+        checked=started.checked,
+        tools=list(started.tools),
+        check_skipped=started.skipped,
         toolsets=sets,
         warnings=warnings,
         notes=list(catalog.notes),

@@ -19,6 +19,7 @@ from marketplace.commands._resolve import (
     resolve,
     satisfied_by,
     settle,
+    verify_started,
 )
 from marketplace.errors import LockError
 from marketplace.lockfile import LOCK_NAME, LockedTool, Lockfile, dumps, read_lock, unsatisfied
@@ -54,8 +55,6 @@ def sync(
     """Install exactly the lock (``frozen``), or bring the lock up to the manifest first."""
     if frozen:
         return _frozen(project, progress)
-    from marketplace.commands.update import verify_started
-
     own = catalog is None
     catalog = catalog or open_catalog(project.settings)
     try:
@@ -76,7 +75,7 @@ def sync(
                     manifest,
                     req,
                     settings=project.settings,
-                    allow_scripts=bool(current and current.package.allow_scripts),
+                    current=current,
                     progress=progress,
                 )
                 warnings += resolved.warnings

@@ -17,14 +17,12 @@ from marketplace.commands._resolve import (
     check_registry,
     choose_version,
     install_tools,
-    missing_values,
     open_catalog,
     resolve,
     satisfied_by,
     settle,
-    start_check,
+    verify_started,
 )
-from marketplace.errors import InstallError
 from marketplace.lockfile import LockedTool, dumps
 from marketplace.transaction import Transaction, crash_point
 
@@ -51,35 +49,6 @@ class UpdateResult:
     deleted: list[str] = field(default_factory=list)  # install directories no longer used
     warnings: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
-
-
-def verify_started(
-    project: Project,
-    tools: list[LockedTool],
-    *,
-    check: bool,
-    timeout: float,
-    progress: Progress,
-) -> dict[str, tuple[bool, str]]:
-    """Run the start check of each tool; ``name -> (checked, why skipped)``."""
-    out: dict[str, tuple[bool, str]] = {}
-    for tool in tools:
-        if not check:
-            out[tool.name] = (False, "skipped (--no-check)")
-            continue
-        missing = missing_values(tool)
-        if missing:
-            out[tool.name] = (False, f"not started: {', '.join(missing)} not set")
-            continue
-        try:
-            start_check(project, tool, timeout=timeout, progress=progress)
-        except InstallError as exc:
-            raise InstallError(
-                f"{tool.name} {tool.version} installed but did not start, so nothing was "
-                f"changed: {exc}"
-            ) from exc
-        out[tool.name] = (True, "")
-    return out
 
 
 def update(
@@ -124,7 +93,7 @@ def update(
                     manifest,
                     req,
                     settings=project.settings,
-                    allow_scripts=bool(current and current.package.allow_scripts),
+                    current=current,
                     progress=progress,
                 )
                 warnings += resolved.warnings
@@ -159,8 +128,8 @@ def update(
             name=t.name,
             old=lock.tools[t.name].version if t.name in lock.tools else "",
             new=t.version,
-            checked=outcome[t.name][0],
-            check_skipped=outcome[t.name][1],
+            checked=outcome[t.name].checked,
+            check_skipped=outcome[t.name].skipped,
         )
         for t in fresh
     ]
