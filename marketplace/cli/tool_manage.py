@@ -56,6 +56,20 @@ def _notes(lines: list[str], *, prefix: str = "mgx: note: ") -> None:
         note(prefix + line)
 
 
+def _notes_and_json(result: Any, warnings: list[str], *, as_json: bool) -> bool:
+    """Notes and ``warnings`` on stderr, then ``result`` as JSON on stdout when asked.
+
+    True when the JSON went out: the command has nothing more to show.
+    """
+    from marketplace.cli.output import emit_json
+
+    _notes(result.notes)
+    _notes(warnings, prefix="mgx: warning: ")
+    if as_json:
+        emit_json(result)
+    return as_json
+
+
 def install(
     spec: str = typer.Argument(
         ...,
@@ -88,7 +102,7 @@ def install(
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
 ) -> None:
     """Install a tool, prove it starts, and pin it in mgx.lock (creating mgx.toml if needed)."""
-    from marketplace.cli.output import emit_json, note
+    from marketplace.cli.output import note
     from marketplace.commands import install as do_install
     from marketplace.commands import split_name
 
@@ -108,10 +122,7 @@ def install(
             catalog=catalog,
             progress=progress,
         )
-    _notes(result.notes)
-    _notes(result.warnings, prefix="mgx: warning: ")
-    if as_json:
-        emit_json(result)
+    if _notes_and_json(result, result.warnings, as_json=as_json):
         return
     what = "installed" if result.changed else "already installed"
     package = f"{result.package_type} {result.identifier}" + (
@@ -186,16 +197,13 @@ def outdated(
     as_json: bool = typer.Option(False, "--json", help="Print the outdated tools as JSON."),
 ) -> None:
     """Show locked tools with newer versions (wanted: allowed by mgx.toml; latest: newest)."""
-    from marketplace.cli.output import emit_json, note, table
+    from marketplace.cli.output import note, table
     from marketplace.commands import outdated as do_outdated
 
     proj = _project(project)
     with _catalog(proj, offline) as catalog:
         report = do_outdated(proj, catalog=catalog)
-    _notes(report.notes)
-    _notes(report.errors, prefix="mgx: warning: ")
-    if as_json:
-        emit_json(report)
+    if _notes_and_json(report, report.errors, as_json=as_json):
         return
     if not report.rows:
         note("every tool is up to date")
@@ -225,7 +233,7 @@ def update(
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
 ) -> None:
     """Move tools to the newest version their mgx.toml specifier allows, and re-lock."""
-    from marketplace.cli.output import emit_json, note
+    from marketplace.cli.output import note
     from marketplace.commands import update as do_update
 
     proj = _project(project)
@@ -238,10 +246,7 @@ def update(
             catalog=catalog,
             progress=progress,
         )
-    _notes(result.notes)
-    _notes(result.warnings, prefix="mgx: warning: ")
-    if as_json:
-        emit_json(result)
+    if _notes_and_json(result, result.warnings, as_json=as_json):
         return
     for change in result.changes:
         note(f"updated {change.name} {change.old or '(new)'} -> {change.new}")
@@ -262,7 +267,7 @@ def sync(
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
 ) -> None:
     """Make the installed tools match mgx.lock (resolving manifest changes unless --frozen)."""
-    from marketplace.cli.output import emit_json, note
+    from marketplace.cli.output import note
     from marketplace.commands import sync as do_sync
 
     proj = _project(project)
@@ -277,10 +282,7 @@ def sync(
             catalog=catalog,
             progress=progress,
         )
-    _notes(result.notes)
-    _notes(result.warnings, prefix="mgx: warning: ")
-    if as_json:
-        emit_json(result)
+    if _notes_and_json(result, result.warnings, as_json=as_json):
         return
     parts = [f"{len(result.installed)} installed", f"{len(result.present)} already present"]
     if result.resolved:

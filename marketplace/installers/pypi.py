@@ -351,6 +351,15 @@ def install(lock: PackageLock, work: Path, *, settings: Settings) -> None:
     uv = find_uv()
     python = sys.executable if lock.python in ("", _python_version()) else lock.python
     what = f"pypi: installing {lock.identifier}=={lock.version}"
+    # Both installers get the same: exactly the locked files, each checked against its hash.
+    exactly_locked = [
+        "--require-hashes",
+        "--no-deps",
+        "--index-url",
+        index,
+        "-r",
+        str(requirements),
+    ]
     if uv:
         _io.run(
             [uv, "venv", "--relocatable", "--no-config", "--quiet", "--python", python, str(venv)],
@@ -365,12 +374,7 @@ def install(lock: PackageLock, work: Path, *, settings: Settings) -> None:
                 "--quiet",
                 "--python",
                 str(venv / "bin" / "python"),
-                "--require-hashes",
-                "--no-deps",
-                "--index-url",
-                index,
-                "-r",
-                str(requirements),
+                *exactly_locked,
             ],
             what=what,
         )
@@ -390,12 +394,7 @@ def install(lock: PackageLock, work: Path, *, settings: Settings) -> None:
                 "--quiet",
                 "--disable-pip-version-check",
                 "--no-input",
-                "--require-hashes",
-                "--no-deps",
-                "--index-url",
-                index,
-                "-r",
-                str(requirements),
+                *exactly_locked,
             ],
             what=what,
         )
