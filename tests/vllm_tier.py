@@ -23,13 +23,14 @@ from __future__ import annotations
 
 import os
 import shlex
-import socket
 import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from tests.helpers import free_port
 
 MODELS_TESTS = Path(__file__).resolve().parent / "models"
 MGX = str(Path(sys.executable).with_name("mgx"))
@@ -41,12 +42,6 @@ BREAKING = ("torchvision", "torchaudio", "torchcodec")
 SERVER_NAME = "tiny"
 # The CPU backend reserves this many GiB for the KV cache (its default, 4, is more than needed).
 CPU_ENV = {"VLLM_CPU_KVCACHE_SPACE": "1"}
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def run_mgx(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import socket
 import subprocess
 import sys
@@ -15,6 +14,7 @@ import pytest
 
 from runtime.client import ChatClient
 from runtime.tools import ServerSpec, ToolHub
+from tests.helpers import free_port
 from tests.scripted_llm import ScriptedLLM
 
 DEMO_SERVER = Path(__file__).with_name("mcp_demo_server.py")
@@ -27,36 +27,6 @@ def demo_spec(name: str = "demo", *extra: str, env: dict[str, str] | None = None
         command=(sys.executable, str(DEMO_SERVER), "--name", name, *extra),
         env=env or {},
     )
-
-
-def alive(pid: int) -> bool:
-    """Whether ``pid`` exists (and is not a zombie we failed to reap)."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    try:
-        with open(f"/proc/{pid}/stat") as fh:
-            return fh.read().split(") ", 1)[1][0] != "Z"
-    except OSError:
-        return False
-
-
-def wait_dead(pids: list[int], timeout: float = 15.0) -> list[int]:
-    """Wait until every pid is gone; returns the ones still alive at the deadline."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        left = [p for p in pids if alive(p)]
-        if not left:
-            return []
-        time.sleep(0.05)
-    return [p for p in pids if alive(p)]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture

@@ -8,9 +8,10 @@ from runtime.errors import ToolError
 from runtime.models import ModelTarget
 from runtime.runner import run_task
 from runtime.tools import ServerSpec, ToolFilter
+from tests.helpers import wait_dead
 from tests.scripted_llm import Reply, ScriptedLLM, call
 
-from .conftest import demo_spec, wait_dead
+from .conftest import demo_spec
 
 
 def target(server: ScriptedLLM, name: str = "scripted") -> ModelTarget:

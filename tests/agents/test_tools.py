@@ -10,8 +10,9 @@ import pytest
 
 from runtime.errors import ToolError
 from runtime.tools import ServerSpec, ToolFilter, ToolHub
+from tests.helpers import alive, wait_dead
 
-from .conftest import alive, demo_spec, wait_dead
+from .conftest import demo_spec
 
 
 async def _pid(hub: ToolHub, name: str = "demo__pid") -> int:
@@ -244,7 +245,9 @@ async def test_duplicate_server_names_rejected():
 
 
 async def test_local_http_server_is_started_and_stopped_by_the_hub(tmp_path):
-    from .conftest import DEMO_SERVER, free_port
+    from tests.helpers import free_port
+
+    from .conftest import DEMO_SERVER
 
     port = free_port()
     marker = tmp_path / "starts"

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from marketplace.settings import Settings
+from tests.helpers import free_port
 
 TINY_SERVER = Path(__file__).with_name("tiny_server.py")
 Handler = Callable[[http.server.BaseHTTPRequestHandler], None]
@@ -24,34 +25,6 @@ Handler = Callable[[http.server.BaseHTTPRequestHandler], None]
 @pytest.fixture
 def settings(mgx_home: Path) -> Settings:
     return Settings.from_env({"MGX_HOME": str(mgx_home)})
-
-
-def alive(pid: int) -> bool:
-    """Whether ``pid`` runs (a zombie counts as gone)."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    try:
-        with open(f"/proc/{pid}/stat") as fh:
-            return fh.read().split(") ", 1)[1][0] != "Z"
-    except OSError:
-        return False
-
-
-def wait_dead(pid: int, timeout: float = 20.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if not alive(pid):
-            return True
-        time.sleep(0.05)
-    return not alive(pid)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def wait_listening(port: int, proc: subprocess.Popen[bytes], timeout: float = 60.0) -> None:

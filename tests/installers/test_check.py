@@ -11,7 +11,8 @@ import pytest
 from marketplace.check import acheck_server, check_server
 from marketplace.errors import InstallError
 from marketplace.installers import LaunchSpec
-from tests.installers.conftest import TINY_SERVER, alive, free_port, wait_dead
+from tests.helpers import alive, free_port, wait_dead
+from tests.installers.conftest import TINY_SERVER
 
 
 def tiny(*args: str, env: dict[str, str] | None = None, name: str = "tiny") -> LaunchSpec:
@@ -28,7 +29,9 @@ def test_stdio_server_lists_its_tools_and_is_stopped(tmp_path: Path) -> None:
     result = check_server(tiny("--name", "tiny-one", "--pidfile", str(pidfile)), timeout=60)
     assert result.tools == ["argv", "echo", "env_names"]
     assert result.server_name == "tiny-one"
-    assert wait_dead(int(pidfile.read_text())), "the server outlived the check"
+    assert wait_dead([int(pidfile.read_text())], timeout=20.0) == [], (
+        "the server outlived the check"
+    )
 
 
 def test_declared_env_reaches_the_server() -> None:
@@ -57,7 +60,9 @@ def test_hanging_server_times_out_and_leaves_no_process(tmp_path: Path) -> None:
     assert "did not start within 3s" in str(info.value)
     assert "hanging before serving" in str(info.value)
     pid = int(pidfile.read_text())
-    assert wait_dead(pid), f"server {pid} is still running after the failed check"
+    assert wait_dead([pid], timeout=20.0) == [], (
+        f"server {pid} is still running after the failed check"
+    )
 
 
 def test_missing_command_is_an_install_error() -> None:
@@ -84,7 +89,7 @@ def test_package_serving_http_is_started_and_stopped(tmp_path: Path) -> None:
     result = check_server(spec, timeout=60)
     assert "echo" in result.tools
     pid = int(pidfile.read_text())
-    assert wait_dead(pid)
+    assert wait_dead([pid], timeout=20.0) == []
     assert not alive(pid)
 
 
