@@ -1,7 +1,7 @@
 """Exceptions raised by the registry cache.
 
-    CacheError
-    └── ServerJsonError   a server.json document violates the schema (message names the field)
+CacheError
+└── ServerJsonError   a server.json document violates the schema (message names the field)
 """
 
 from __future__ import annotations

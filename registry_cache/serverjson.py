@@ -342,9 +342,7 @@ def _meta(doc: Any) -> RegistryMeta:
     )
 
 
-def parse_server(
-    doc: Any, meta: Any = None, *, max_description: int | None = 100
-) -> ServerVersion:
+def parse_server(doc: Any, meta: Any = None, *, max_description: int | None = 100) -> ServerVersion:
     """Parse a server.json document (optionally with the response's ``_meta``).
 
     Accepts either a bare server.json or a ServerResponse (``{"server": ..., "_meta": ...}``).

@@ -1,10 +1,10 @@
 """Exceptions raised by the runtime.
 
-    MgxRuntimeError          (named so it does not shadow the builtin RuntimeError)
-    ├── ModelServerError     a managed model server failed to start, answer or stop
-    ├── LLMError             the chat endpoint failed after retries, or answered garbage
-    ├── ToolError            an MCP tool server failed (start, list, call)
-    └── AgentError           the agent loop cannot go on (e.g. max steps reached)
+MgxRuntimeError          (named so it does not shadow the builtin RuntimeError)
+├── ModelServerError     a managed model server failed to start, answer or stop
+├── LLMError             the chat endpoint failed after retries, or answered garbage
+├── ToolError            an MCP tool server failed (start, list, call)
+└── AgentError           the agent loop cannot go on (e.g. max steps reached)
 """
 
 from __future__ import annotations
