@@ -18,7 +18,7 @@ import tempfile
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from typing import IO, Any
+from typing import Any, TextIO
 
 from marketplace.errors import InstallError
 from marketplace.installers._io import tail
@@ -74,7 +74,7 @@ async def acheck_server(launch: LaunchSpec, *, timeout: float = 30) -> CheckResu
 
 
 @contextlib.asynccontextmanager
-async def _session(launch: LaunchSpec, errlog: IO[str]) -> AsyncIterator[Any]:
+async def _session(launch: LaunchSpec, errlog: TextIO) -> AsyncIterator[Any]:
     from mcp import Client  # imported lazily: `mgx --help` must not import mcp
     from mcp.types import Implementation
 
@@ -148,7 +148,7 @@ async def _remote_transport(launch: LaunchSpec) -> AsyncIterator[Any]:
 
 
 @contextlib.contextmanager
-def _http_process(launch: LaunchSpec, errlog: IO[str]) -> Any:
+def _http_process(launch: LaunchSpec, errlog: TextIO) -> Any:
     env = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG", "TMPDIR", "USER")}
     env.update(launch.env)
     proc = subprocess.Popen(
@@ -190,7 +190,7 @@ async def _list_tools(client: Any) -> list[Any]:
     return tools
 
 
-def _stderr_hint(errlog: IO[str]) -> str:
+def _stderr_hint(errlog: TextIO) -> str:
     try:
         errlog.flush()
         errlog.seek(0)

@@ -26,7 +26,7 @@ variable's name*; a literal value is refused with a message that does not repeat
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, MutableMapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -340,7 +340,7 @@ class ManifestEditor:
 
         tools = self._tools()
         current = tools.get(req.name)
-        if current is not None and isinstance(current, Mapping):
+        if current is not None and isinstance(current, MutableMapping):
             wanted = _requirement_items(req)
             for key in _TOOL_KEYS:
                 if key in wanted:

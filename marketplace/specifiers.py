@@ -131,7 +131,7 @@ def matches(spec: Spec, version: str, *, prerelease: bool = False) -> bool:
         return True
     if prerelease and parsed.prerelease:
         # includePrerelease: a prerelease counts when its release would match.
-        return npm.match(parsed.truncate("patch"))
+        return bool(npm.match(parsed.truncate("patch")))  # semantic_version is untyped
     return False
 
 
@@ -163,8 +163,8 @@ def select(
     if spec.kind == "latest" and versions:
         # Nothing stable is published: take the newest prerelease rather than fail, and when
         # no version is semver at all, the registry's own order decides.
-        semver = [v for v in versions if coerce_version(v) is not None]
-        return max(semver, key=coerce_version) if semver else versions[0]
+        semver = [(found, v) for v in versions if (found := coerce_version(v)) is not None]
+        return max(semver, key=lambda pair: pair[0])[1] if semver else versions[0]
     raise ResolutionError(_no_match(spec, versions, name))
 
 

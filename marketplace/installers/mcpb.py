@@ -118,9 +118,8 @@ def _invocation(manifest: dict[str, Any], package: Package) -> Invocation:
     config = server.get("mcp_config") if isinstance(server, dict) else None
     if not isinstance(config, dict) or not isinstance(config.get("command"), str):
         raise InstallError("mcpb: manifest.json has no server.mcp_config.command")
-    user_config = (
-        manifest.get("user_config") if isinstance(manifest.get("user_config"), dict) else {}
-    )
+    declared_config = manifest.get("user_config")
+    user_config: dict[str, Any] = declared_config if isinstance(declared_config, dict) else {}
     inputs = InputCollector()
     declared: dict[str, InputSpec] = {}
 

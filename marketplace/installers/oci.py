@@ -98,7 +98,7 @@ def resolve_digest(ref: ImageRef, *, client: Any) -> str:
         if response.status_code == 404:
             raise ResolutionError(f"{what}: the registry has no such image or tag")
         response.raise_for_status()
-        digest = response.headers.get("docker-content-digest", "")
+        digest: str = response.headers.get("docker-content-digest", "")
         if not digest:  # some registries only send it on GET
             body = client.get(url, headers=headers)
             body.raise_for_status()
