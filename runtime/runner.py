@@ -96,7 +96,9 @@ async def run_task(
                 clients[key] = await stack.enter_async_context(client)
             return clients[key]
 
-        status = lambda: tuple(hub.status()) if hub is not None else ()  # noqa: E731
+        def status() -> tuple[ServerStatus, ...]:
+            return tuple(hub.status()) if hub is not None else ()
+
         if agents == 1:
             phase("running the agent")
             agent = Agent(

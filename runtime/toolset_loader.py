@@ -19,6 +19,7 @@ from runtime.tools import ServerSpec
 if TYPE_CHECKING:
     from marketplace.installers import LaunchSpec
     from marketplace.settings import Settings
+    from runtime.tools._model import Transport
 
 __all__ = ["load_toolset", "server_spec", "short_names"]
 
@@ -57,7 +58,11 @@ def short_names(full_names: list[str]) -> dict[str, str]:
 
 def server_spec(name: str, launch: LaunchSpec) -> ServerSpec:
     """The ``ServerSpec`` for a marketplace ``LaunchSpec`` (``name`` prefixes its functions)."""
-    transport = launch.transport if launch.transport in ("stdio", "sse") else "streamable-http"
+    transport: Transport = "streamable-http"  # any other transport
+    if launch.transport == "stdio":
+        transport = "stdio"
+    elif launch.transport == "sse":
+        transport = "sse"
     return ServerSpec(
         name=name,
         transport=transport,

@@ -13,6 +13,11 @@ from typing import TYPE_CHECKING
 import typer
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+    from types import TracebackType
+
+    from rich.status import Status
+
     from runtime.agent import RunUsage
 
 
@@ -143,9 +148,9 @@ class _progress:
         import sys
 
         self._enabled = enabled and sys.stderr.isatty()
-        self._status = None
+        self._status: Status | None = None
 
-    def __enter__(self):  # type: ignore[no-untyped-def]
+    def __enter__(self) -> Callable[[str], None]:
         if not self._enabled:
             return lambda _msg: None
         from rich.console import Console
@@ -154,6 +159,11 @@ class _progress:
         self._status.__enter__()
         return self._status.update
 
-    def __exit__(self, *exc: object) -> None:
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
         if self._status is not None:
-            self._status.__exit__(*exc)
+            self._status.__exit__(exc_type, exc, tb)

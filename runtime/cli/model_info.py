@@ -3,10 +3,17 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 import typer
 
 from runtime.cli._model_common import fmt_duration, fmt_float, fmt_pct, run, settings
+
+if TYPE_CHECKING:
+    from rich.table import Table
+
+    from runtime.models.inventory import EndpointStats
 
 
 def register(app: typer.Typer) -> None:
@@ -131,7 +138,7 @@ _COLUMNS = ["url", "running", "waiting", "kv cache", "prefix hit", "ttft mean", 
             "prompt tok/s", "gen tok/s"]  # fmt: skip
 
 
-def _cells(row) -> list[str]:
+def _cells(row: EndpointStats) -> list[str]:
     s = row.stats
     if s is None:
         return [row.url, row.error or "-", *["-"] * (len(_COLUMNS) - 2)]
@@ -148,13 +155,13 @@ def _cells(row) -> list[str]:
     ]
 
 
-def _render(rows) -> None:
+def _render(rows: Iterable[EndpointStats]) -> None:
     from marketplace.cli.output import table
 
     table(_COLUMNS, [_cells(r) for r in rows])
 
 
-def _table(rows):
+def _table(rows: Iterable[EndpointStats]) -> Table:
     from rich.table import Table
 
     t = Table(show_edge=False, header_style="bold", pad_edge=False)

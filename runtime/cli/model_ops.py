@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import typer
 
 from runtime.cli._model_common import run, settings
+
+if TYPE_CHECKING:
+    from runtime.models.control import ControlResult
 
 
 def register(app: typer.Typer) -> None:
@@ -95,7 +100,7 @@ def wake(
     _report(run(wake_model(name, settings=settings())), json_output)
 
 
-def _report(result, json_output: bool) -> None:
+def _report(result: ControlResult, json_output: bool) -> None:
     from marketplace.cli.output import emit_json, note
 
     if json_output:

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import shlex
+from typing import TYPE_CHECKING, Any
 
 import typer
 
 from runtime.cli._model_common import run, settings, show_progress, spinner
+
+if TYPE_CHECKING:
+    from runtime.models.serve import LaunchPlan
 
 
 def register(app: typer.Typer) -> None:
@@ -214,7 +218,7 @@ def switch(
         note(f"{name} now serves {result.record.served_model} at {result.record.url}")
 
 
-def _plan_json(plan) -> dict:
+def _plan_json(plan: LaunchPlan) -> dict[str, Any]:
     return {
         "name": plan.name,
         "port": plan.port,
@@ -231,7 +235,7 @@ def _plan_json(plan) -> dict:
     }
 
 
-def _size(count: int) -> str:
+def _size(count: float) -> str:
     for unit in ("B", "KiB", "MiB", "GiB"):
         if count < 1024 or unit == "GiB":
             return f"{count:.0f} {unit}" if unit == "B" else f"{count:.1f} {unit}"

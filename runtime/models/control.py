@@ -12,10 +12,14 @@ Every change applies to all endpoints of the model, so replicas stay alike.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from marketplace.settings import Settings
 from runtime.errors import ModelServerError
 from runtime.models.endpoints import resolve_target
+
+if TYPE_CHECKING:
+    import httpx
 
 _LORA_HINT = (
     "the server does not allow runtime LoRA loading: serve it with `mgx model serve "
@@ -62,7 +66,7 @@ async def wake(name: str, *, settings: Settings) -> ControlResult:
 
 
 async def _post_all(
-    name: str, path: str, body: dict | None, action: str, hint: str, settings: Settings
+    name: str, path: str, body: dict[str, Any] | None, action: str, hint: str, settings: Settings
 ) -> ControlResult:
     import httpx
 
@@ -89,7 +93,7 @@ async def _post_all(
     return ControlResult(name=name, action=action, endpoints=target.endpoints, detail=detail)
 
 
-def _server_message(response) -> str:
+def _server_message(response: httpx.Response) -> str:
     try:
         data = response.json()
     except ValueError:

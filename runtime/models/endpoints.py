@@ -154,7 +154,7 @@ def _first_model(base: str, api_key: str | None) -> str:
     if response.status_code != 200:
         raise ModelServerError(f"{base}/models answered HTTP {response.status_code}")
     try:
-        models = [m["id"] for m in response.json().get("data", [])]
+        models: list[str] = [m["id"] for m in response.json().get("data", [])]
     except (ValueError, KeyError, TypeError, AttributeError) as exc:
         raise ModelServerError(f"{base}/models did not return an OpenAI model list") from exc
     if not models:

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from marketplace.settings import Settings
 from runtime.errors import ModelServerError
 from runtime.models.endpoints import is_url, normalize_base_url, resolve_target
-from runtime.models.metrics import ModelStats, compute_stats, fetch_sample
-from runtime.models.state import ExternalRecord, StateStore, check_name
+from runtime.models.metrics import MetricsSample, ModelStats, compute_stats, fetch_sample
+from runtime.models.state import ExternalRecord, ServerRecord, StateStore, check_name
 
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
@@ -63,7 +63,7 @@ def list_models(*, settings: Settings) -> list[ModelEntry]:
     from runtime.models.serve import is_alive
 
     store = StateStore(settings)
-    grouped: dict[str, list] = {}
+    grouped: dict[str, list[ServerRecord]] = {}
     for record in store.servers():
         grouped.setdefault(record.name, []).append(record)
     entries = [
@@ -210,7 +210,7 @@ def remove_external(name: str, *, settings: Settings) -> None:
             raise ModelServerError(f"no external endpoint named {name}")
 
 
-async def _sample_or_error(url: str, api_key: str | None):
+async def _sample_or_error(url: str, api_key: str | None) -> MetricsSample | str:
     try:
         return await fetch_sample(url, api_key=api_key)
     except ModelServerError as exc:

@@ -14,8 +14,12 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from runtime.errors import ModelServerError
+
+if TYPE_CHECKING:
+    import httpx
 
 _KV_USAGE = ("vllm:kv_cache_usage_perc", "vllm:gpu_cache_usage_perc")
 _PREFIX_HITS = ("vllm:prefix_cache_hits", "vllm:gpu_prefix_cache_hits")
@@ -180,12 +184,14 @@ def _hit_rate(current: MetricsSample, previous: MetricsSample | None) -> float |
 def _rate(
     current: MetricsSample, previous: MetricsSample | None, counter: str, gauge: str
 ) -> float | None:
-    now, before = getattr(current, counter), getattr(previous, counter, None)
+    now: float | None = getattr(current, counter)
+    before: float | None = getattr(previous, counter, None)
     if previous is not None and now is not None and before is not None:
         elapsed = current.at - previous.at
         if elapsed > 0:
             return max(0.0, now - before) / elapsed
-    return getattr(current, gauge)
+    rate: float | None = getattr(current, gauge)
+    return rate
 
 
 def metrics_url(base_url: str) -> str:
@@ -197,7 +203,11 @@ def metrics_url(base_url: str) -> str:
 
 
 async def fetch_sample(
-    base_url: str, *, api_key: str | None = None, timeout: float = 5.0, client=None
+    base_url: str,
+    *,
+    api_key: str | None = None,
+    timeout: float = 5.0,
+    client: httpx.AsyncClient | None = None,
 ) -> MetricsSample:
     """Scrape ``/metrics`` of the server at ``base_url`` (an OpenAI base URL ending in /v1)."""
     import httpx

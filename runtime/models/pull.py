@@ -72,7 +72,13 @@ def pull_model(
 
     from huggingface_hub import errors as hf_errors
     from huggingface_hub import snapshot_download
-    from huggingface_hub.utils import disable_progress_bars, enable_progress_bars
+
+    # huggingface_hub.utils exports these through a lazy __getattr__ and a computed __all__,
+    # which mypy cannot read; both names exist at run time.
+    from huggingface_hub.utils import (  # type: ignore[attr-defined]
+        disable_progress_bars,
+        enable_progress_bars,
+    )
 
     target = settings.models_dir / model_slug(model)
     target.parent.mkdir(parents=True, exist_ok=True)

@@ -155,7 +155,12 @@ def plan_launch(options: ServeOptions, *, settings: Settings) -> LaunchPlan:
         and template != "tool_use"
     ):
         raise ModelServerError(f"chat template {template} does not exist")
-    if template is None and options.tool_call_parser is None and detection.chat_template:
+    if (
+        template is None
+        and options.tool_call_parser is None
+        and detection.family is not None
+        and detection.chat_template
+    ):
         found = find_template(detection.chat_template)
         if found is not None:
             template = str(found)
@@ -432,7 +437,7 @@ def _last_error(log: Path) -> str:
 
 def _kill_group(pid: int, *, grace: float) -> None:
     try:
-        pgid = os.getpgid(pid)
+        pgid: int | None = os.getpgid(pid)
     except ProcessLookupError:
         return
     if pgid == os.getpgid(0):  # never signal our own group (the record would be wrong)

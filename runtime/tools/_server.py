@@ -15,7 +15,7 @@ import os
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import IO, Any
+from typing import Any, TextIO
 
 from runtime.errors import ToolError
 from runtime.tools._model import ServerSpec, ServerState
@@ -159,7 +159,7 @@ class ServerConnection:
                 await stack.enter_async_context(client)
             yield client
 
-    def _errlog(self) -> contextlib.AbstractContextManager[IO[str]]:
+    def _errlog(self) -> contextlib.AbstractContextManager[TextIO]:
         # A server's stderr goes to its own log file: it must not interleave with mgx output.
         if self._log_dir is None:
             return open(os.devnull, "w")  # noqa: SIM115 - closed by the exit stack
@@ -299,7 +299,7 @@ async def _list_all_tools(client: Any) -> list[Any]:
     return tools
 
 
-def _stdio_transport(params: Any, errlog: IO[str]) -> Any:
+def _stdio_transport(params: Any, errlog: TextIO) -> Any:
     from mcp.client.stdio import stdio_client
 
     return stdio_client(params, errlog=errlog)
@@ -324,7 +324,7 @@ async def _remote_transport(spec: ServerSpec) -> AsyncIterator[Any]:
 
 
 @contextlib.asynccontextmanager
-async def _http_process(spec: ServerSpec, errlog: IO[str]) -> AsyncIterator[None]:
+async def _http_process(spec: ServerSpec, errlog: TextIO) -> AsyncIterator[None]:
     """Run a locally installed server that speaks HTTP, until its port accepts connections;
     on the way out stop its whole process group (TERM, then KILL)."""
     import signal
