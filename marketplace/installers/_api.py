@@ -10,7 +10,7 @@ from typing import Any
 from marketplace.errors import InstallError, ResolutionError
 from marketplace.installers._cutoff import PUBLISH
 from marketplace.installers._model import PackageLock
-from marketplace.installers._staging import is_installed, staging, tool_dir
+from marketplace.installers._staging import is_installed, staging, take_prepared, tool_dir
 from marketplace.settings import Settings
 from registry_cache.serverjson import Package, ServerVersion, Transport
 
@@ -64,9 +64,18 @@ def install_package(lock: PackageLock, *, settings: Settings) -> Path:
     any failure (``KeyboardInterrupt`` included) nothing is left that looks installed.
     """
     target = tool_dir(settings, lock)
+    # A resolver may have installed the tree already while resolving it (npm: one `npm
+    # install` computes and fetches the closure); such a tree is adopted once checked.
+    prepared = take_prepared(settings, lock)
     if is_installed(settings, lock):
+        if prepared is not None:
+            prepared.discard()
         return target
     module = _module(lock.registry_type)
+    if prepared is not None:
+        with staging(settings, lock, adopt=prepared) as work:
+            module.adopt(lock, work, settings=settings)
+        return target
     if hasattr(module, "preflight"):
         module.preflight(lock)  # e.g. "no container engine" before creating anything
     with staging(settings, lock) as work:

@@ -89,25 +89,78 @@ def write_marker(directory: Path, lock: PackageLock) -> None:
         os.fsync(fh.fileno())
 
 
+class Staged:
+    """A staging directory this process holds (its OS file lock is held until released)."""
+
+    def __init__(self, settings: Settings) -> None:
+        from filelock import FileLock  # imported lazily: keeps `import marketplace` light
+
+        settings.staging_dir.mkdir(parents=True, exist_ok=True)
+        settings.tools_dir.mkdir(parents=True, exist_ok=True)
+        # The lock exists (and is held) before the directory does, so cleanup_staging can
+        # never mistake a directory being built for debris.
+        self.path = settings.staging_dir / f"install-{secrets.token_hex(8)}"
+        self._guard = FileLock(str(self.path) + ".lock")
+        self._guard.acquire()
+        try:
+            self.path.mkdir()
+        except BaseException:
+            self.release()
+            raise
+
+    def release(self) -> None:
+        """Give up the lock (and the lock file); the directory itself is left as it is."""
+        with contextlib.suppress(OSError):
+            os.unlink(str(self.path) + ".lock")
+        self._guard.release()
+
+    def discard(self) -> None:
+        shutil.rmtree(self.path, ignore_errors=True)
+        self.release()
+
+
+# Trees a resolver already installed while resolving (npm), waiting for install_package to
+# adopt them; keyed by staging dir and install key. Whatever is not adopted is removed at exit
+# (and, after a crash, by cleanup_staging: nobody holds its lock any more).
+_PREPARED: dict[tuple[str, str], Staged] = {}
+
+
+def keep_prepared(settings: Settings, lock: PackageLock, staged: Staged) -> None:
+    """Offer ``staged`` (holding exactly ``lock``) to the next ``install_package(lock)``."""
+    import atexit
+
+    if not _PREPARED:
+        atexit.register(_discard_prepared)
+    old = _PREPARED.pop((str(settings.staging_dir), install_key(lock)), None)
+    if old is not None:
+        old.discard()
+    _PREPARED[(str(settings.staging_dir), install_key(lock))] = staged
+
+
+def take_prepared(settings: Settings, lock: PackageLock) -> Staged | None:
+    """The tree a resolver prepared for ``lock`` in this process, if any (handed over once)."""
+    return _PREPARED.pop((str(settings.staging_dir), install_key(lock)), None)
+
+
+def _discard_prepared() -> None:
+    while _PREPARED:
+        _PREPARED.popitem()[1].discard()
+
+
 @contextlib.contextmanager
-def staging(settings: Settings, lock: PackageLock) -> Iterator[Path]:
+def staging(
+    settings: Settings, lock: PackageLock, *, adopt: Staged | None = None
+) -> Iterator[Path]:
     """Yield a fresh staging directory; on a clean exit rename it to ``tool_dir(lock)``.
 
-    On any exception (``KeyboardInterrupt`` included) the staging directory is removed and the
-    exception propagates. When the target appeared meanwhile (a concurrent install of the same
-    lock) the finished copy is simply dropped.
+    ``adopt`` is a staging directory already filled (see ``take_prepared``) to use instead of a
+    fresh one. On any exception (``KeyboardInterrupt`` included) the staging directory is
+    removed and the exception propagates. When the target appeared meanwhile (a concurrent
+    install of the same lock) the finished copy is simply dropped.
     """
-    from filelock import FileLock  # imported lazily: keeps `import marketplace` light
-
-    settings.staging_dir.mkdir(parents=True, exist_ok=True)
-    settings.tools_dir.mkdir(parents=True, exist_ok=True)
-    # The lock exists (and is held) before the directory does, so cleanup_staging can never
-    # mistake a directory being built for debris.
-    work = settings.staging_dir / f"install-{secrets.token_hex(8)}"
-    guard = FileLock(str(work) + ".lock")
-    guard.acquire()
+    staged = adopt or Staged(settings)
+    work = staged.path
     try:
-        work.mkdir()
         try:
             yield work
             write_marker(work, lock)
@@ -117,9 +170,7 @@ def staging(settings: Settings, lock: PackageLock) -> Iterator[Path]:
             shutil.rmtree(work, ignore_errors=True)
             raise
     finally:
-        with contextlib.suppress(OSError):
-            os.unlink(str(work) + ".lock")
-        guard.release()
+        staged.release()
 
 
 def _commit(work: Path, target: Path, settings: Settings, lock: PackageLock) -> None:

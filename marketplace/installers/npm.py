@@ -1,14 +1,19 @@
 """npm packages: an isolated prefix per tool holding exactly the locked dependency tree.
 
 Resolve: the package document from the registry gives the exact version's ``dist.integrity``,
-its ``bin`` and its publish time; ``npm install --package-lock-only --before <cutoff>`` in a
-scratch prefix computes the dependency tree (``--before`` is left out when the package ships
-its own ``npm-shrinkwrap.json``, which then decides its subtree). The tree is kept in the lock:
-one entry per install path with version, integrity and the fields ``npm ci`` needs.
+its ``bin`` and its publish time; ``npm install --ignore-scripts --before <cutoff>`` in a
+staging prefix computes the dependency tree (``--before`` is left out when the package ships
+its own ``npm-shrinkwrap.json``, which then decides its subtree) and installs it, checking every
+tarball against the registry's ``integrity``. The tree is kept in the lock: one entry per
+install path with version, integrity and the fields ``npm ci`` needs. The installed prefix is
+offered to ``install_package``, which adopts it once npm's record of it matches the lock entry
+for entry, so a first install runs npm once (with ``allow_scripts`` the resolution is
+``--package-lock-only`` and the install a separate ``npm ci``).
 
-Install: the ``package.json``/``package-lock.json`` pair is rebuilt from the lock and ``npm ci``
-installs it; npm checks every tarball against its ``integrity`` and refuses a mismatch. Install
-scripts do not run unless the lock allows them (``--ignore-scripts`` by default).
+Install (reinstalls, ``sync --frozen``): the ``package.json``/``package-lock.json`` pair is
+rebuilt from the lock and ``npm ci`` installs it; npm checks every tarball against its
+``integrity`` and refuses a mismatch. Install scripts do not run unless the lock allows them
+(``--ignore-scripts`` by default).
 
 The server is started through its own executable in the tool directory, not through
 ``uvx``/``npx``, so server.json ``runtimeArguments`` (meant for those launchers) are not applied;
@@ -29,6 +34,7 @@ from marketplace.errors import InstallError, ResolutionError, VerificationError
 from marketplace.installers import _io
 from marketplace.installers._cutoff import NOW, choose_cutoff
 from marketplace.installers._model import Artifact, Invocation, LockedDependency, PackageLock
+from marketplace.installers._staging import Staged, keep_prepared
 from marketplace.installers._template import (
     InputCollector,
     compile_arguments,
@@ -139,7 +145,48 @@ def resolve(
     chosen_cutoff = choose_cutoff(
         cutoff, published_at=server.meta.published_at, uploaded=[published]
     )
-    closure = _lock_tree(name, version, base=base, cutoff=None if shrinkwrap else chosen_cutoff)
+    # Without install scripts the resolution installs the tree too (see the module docstring).
+    staged = None if allow_scripts else Staged(settings)
+    try:
+        lock = _resolved(
+            server,
+            package,
+            name=name,
+            version=version,
+            base=base,
+            meta=meta,
+            integrity=integrity,
+            shrinkwrap=shrinkwrap,
+            chosen_cutoff=chosen_cutoff,
+            allow_scripts=allow_scripts,
+            prefix=staged.path if staged else None,
+        )
+    except BaseException:
+        if staged is not None:
+            staged.discard()
+        raise
+    if staged is not None:
+        keep_prepared(settings, lock, staged)
+    return lock
+
+
+def _resolved(
+    server: ServerVersion,
+    package: Package,
+    *,
+    name: str,
+    version: str,
+    base: str,
+    meta: dict[str, Any],
+    integrity: str,
+    shrinkwrap: bool,
+    chosen_cutoff: str,
+    allow_scripts: bool,
+    prefix: Path | None,
+) -> PackageLock:
+    closure = _lock_tree(
+        name, version, base=base, cutoff=None if shrinkwrap else chosen_cutoff, prefix=prefix
+    )
     top_path = f"node_modules/{name}"
     top = [c for c in closure if c.name == top_path]
     if not top or top[0].version != version:
@@ -196,31 +243,37 @@ def _pick_bin(name: str, bins: Any) -> str:
 
 
 def _lock_tree(
-    name: str, version: str, *, base: str, cutoff: str | None
+    name: str, version: str, *, base: str, cutoff: str | None, prefix: Path | None
 ) -> tuple[LockedDependency, ...]:
+    """The dependency tree of ``name@version``; installed into ``prefix`` when one is given."""
     npm = _npm()
     with tempfile.TemporaryDirectory(prefix="mgx-npm-") as tmp:
-        prefix = Path(tmp)
-        _write_json(prefix / "package.json", _root_package(name, version))
-        argv = [
-            npm,
-            "install",
-            "--package-lock-only",
-            "--ignore-scripts",
-            *_NPM_FLAGS,
-            "--registry",
-            base + "/",
-            "--prefix",
-            str(prefix),
-        ]
+        where = prefix or Path(tmp)
+        _write_json(where / "package.json", _root_package(name, version))
+        argv = [npm, "install", "--ignore-scripts", *_NPM_FLAGS, "--registry", base + "/"]
+        if prefix is None:
+            argv.append("--package-lock-only")
+        argv += ["--prefix", str(where)]
         if cutoff and cutoff != NOW:
             argv += ["--before", cutoff]
-        _io.run(argv, what=f"npm: resolving {name}@{version}", cwd=prefix)
+        _integrity_checked(argv, what=f"npm: resolving {name}@{version}", cwd=where)
         try:
-            data = json.loads((prefix / "package-lock.json").read_text(encoding="utf-8"))
+            data = json.loads((where / "package-lock.json").read_text(encoding="utf-8"))
         except (OSError, ValueError) as exc:
             raise InstallError(f"npm: no usable package-lock.json for {name}@{version}") from exc
     return tree_from_lockfile(data)
+
+
+def _integrity_checked(argv: list[str], *, what: str, cwd: Path) -> None:
+    """Run npm; a tarball that does not match its integrity is a ``VerificationError``."""
+    try:
+        _io.run(argv, what=what, cwd=cwd)
+    except InstallError as exc:
+        if "EINTEGRITY" in str(exc) or "integrity" in str(exc).lower():
+            raise VerificationError(
+                f"{exc} (a downloaded tarball does not match the lock)"
+            ) from exc
+        raise
 
 
 def tree_from_lockfile(data: dict[str, Any]) -> tuple[LockedDependency, ...]:
@@ -314,14 +367,17 @@ def install(lock: PackageLock, work: Path, *, settings: Settings) -> None:
     ]
     if not lock.allow_scripts:
         argv.append("--ignore-scripts")
-    try:
-        _io.run(argv, what=f"npm: installing {lock.identifier}@{lock.version}", cwd=work)
-    except InstallError as exc:
-        if "EINTEGRITY" in str(exc) or "integrity" in str(exc).lower():
-            raise VerificationError(
-                f"{exc} (a downloaded tarball does not match the lock)"
-            ) from exc
-        raise
+    _integrity_checked(argv, what=f"npm: installing {lock.identifier}@{lock.version}", cwd=work)
+    _verify(lock, work)
+
+
+def adopt(lock: PackageLock, work: Path, *, settings: Settings) -> None:
+    """Accept the tree ``resolve`` installed into ``work`` once it matches ``lock`` exactly."""
+    validate_identifier("npm", lock.identifier)
+    validate_version(lock.version)
+    # The same files an `npm ci` install leaves, so both paths give the same directory.
+    _write_json(work / "package.json", _root_package(lock.identifier, lock.version))
+    _write_json(work / "package-lock.json", lockfile_from_tree(lock))
     _verify(lock, work)
 
 

@@ -158,6 +158,14 @@ def test_npm_server_everything(settings: Settings, mgx_home: Path) -> None:
     spec = resolve_invocation(settings, lock, env_bindings={}, arg_values={})
     result = check_server(spec, timeout=120)
     assert {"echo", "add"} <= set(result.tools)
+    adopted_lockfile = (path / "package-lock.json").read_text()
+    assert uninstall(settings, lock) and not path.exists()
+
+    # Without a tree left by the resolution (a reinstall, sync --frozen) it is `npm ci` of the
+    # lock, giving the same directory as the tree adopted from the resolution.
+    assert install_package(lock, settings=settings) == path and is_installed(settings, lock)
+    assert (path / "package-lock.json").read_text() == adopted_lockfile
+    assert no_leftovers(settings)
     assert uninstall(settings, lock) and not path.exists()
 
     # A lock whose integrity was edited is refused by npm ci; nothing is left installed.
