@@ -3,7 +3,8 @@
 Resolve: the package's files (and their upload times) come from the index's JSON simple API
 (PEP 691/700); the entry point from the wheel's ``entry_points.txt``; the whole dependency
 closure, with the sha256 of every allowed file, from ``uv pip compile --generate-hashes
---universal --exclude-newer <cutoff>`` (universal: one lock for every platform).
+--universal --exclude-newer <cutoff>`` (universal: one lock for every platform), which runs
+while the wheel downloads.
 
 Install: ``uv venv --relocatable`` then ``uv pip install --require-hashes --no-deps`` of the
 locked requirements, so a file whose digest is not in the lock is refused and nothing outside
@@ -22,6 +23,7 @@ import re
 import sys
 import tempfile
 import zipfile
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -145,9 +147,15 @@ def resolve(
             published_at=server.meta.published_at,
             uploaded=[f.get("upload-time", "") for f in files],
         )
-        scripts = _console_scripts(client, files)
-    python = _python_version()
-    closure = _compile(name, wanted, index=index, cutoff=chosen_cutoff, python=python)
+        python = _python_version()
+        # The resolver spends most of its time waiting on the index: fetch the wheel (for its
+        # console scripts) meanwhile instead of after it.
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            compiling = pool.submit(
+                _compile, name, wanted, index=index, cutoff=chosen_cutoff, python=python
+            )
+            scripts = _console_scripts(client, files)
+            closure = compiling.result()
     top = [c for c in closure if c.name == canonical(name)]
     if not top or top[0].version != wanted:
         raise ResolutionError(f"pypi: the resolution of {name}=={wanted} does not contain it")
