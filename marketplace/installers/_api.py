@@ -50,11 +50,14 @@ def resolve_package(
 
         return remote.resolve(server, package)
     module = _module(package.registry_type)
+    lock: PackageLock
     if package.registry_type == "npm":
-        return module.resolve(
+        lock = module.resolve(
             server, package, settings=settings, cutoff=cutoff, allow_scripts=allow_scripts
         )
-    return module.resolve(server, package, settings=settings, cutoff=cutoff)
+    else:
+        lock = module.resolve(server, package, settings=settings, cutoff=cutoff)
+    return lock
 
 
 def install_package(lock: PackageLock, *, settings: Settings) -> Path:

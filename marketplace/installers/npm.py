@@ -101,8 +101,9 @@ def _write_json(path: Path, data: Any) -> None:
 
 
 def _integrity(dist: dict[str, Any]) -> str:
-    if isinstance(dist.get("integrity"), str) and dist["integrity"]:
-        return dist["integrity"]
+    integrity = dist.get("integrity")
+    if isinstance(integrity, str) and integrity:
+        return integrity
     shasum = dist.get("shasum")
     if isinstance(shasum, str) and len(shasum) == 40:  # packages published before npm 5
         return "sha1-" + base64.b64encode(bytes.fromhex(shasum)).decode()
