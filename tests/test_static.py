@@ -32,6 +32,11 @@ def test_ruff_check_is_clean() -> None:
     assert result.returncode == 0, _show(result)
 
 
+def test_ruff_format_is_clean() -> None:
+    result = _run("ruff", "format", "--check", ".")
+    assert result.returncode == 0, _show(result)
+
+
 @pytest.mark.parametrize(
     "targets",
     [
