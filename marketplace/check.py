@@ -11,20 +11,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
-import signal
-import subprocess
 import tempfile
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any, TextIO
 
+from marketplace._process import ServerExited, listening_process
 from marketplace.errors import InstallError
 from marketplace.installers._io import tail
 from marketplace.installers._model import LaunchSpec
-
-_HTTP_POLL = 0.25
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -61,6 +57,8 @@ async def acheck_server(launch: LaunchSpec, *, timeout: float = 30) -> CheckResu
             ) from None
         except InstallError:
             raise
+        except ServerExited as exc:
+            raise InstallError(f"{label} {exc}{_stderr_hint(errlog)}") from None
         except Exception as exc:
             raise InstallError(
                 f"{label} failed to start: {_describe(exc)}{_stderr_hint(errlog)}"
@@ -97,8 +95,15 @@ async def _session(launch: LaunchSpec, errlog: TextIO) -> AsyncIterator[Any]:
         raise InstallError(f"{launch.name}: {launch.transport} server has no URL")
     async with contextlib.AsyncExitStack() as stack:
         if launch.command:  # a package that serves HTTP: we own its process
-            proc = stack.enter_context(_http_process(launch, errlog))
-            await _wait_listening(launch.url, proc)
+            await stack.enter_async_context(
+                listening_process(
+                    launch.command,
+                    url=launch.url,
+                    env=launch.env,
+                    cwd=launch.cwd,
+                    errlog=errlog,
+                )
+            )
         client = await stack.enter_async_context(_remote_client(launch, info))
         yield client
 
@@ -109,26 +114,6 @@ async def _remote_client(launch: LaunchSpec, info: Any) -> AsyncIterator[Any]:
 
     async with _remote_transport(launch) as transport, Client(transport, client_info=info) as c:
         yield c
-
-
-async def _wait_listening(url: str, proc: subprocess.Popen[Any]) -> None:
-    """Poll until the server's port accepts connections (the caller's timeout bounds this)."""
-    from urllib.parse import urlsplit
-
-    parts = urlsplit(url)
-    port = parts.port or (443 if parts.scheme == "https" else 80)
-    while True:
-        if proc.poll() is not None:
-            raise InstallError(f"the server exited with status {proc.returncode} before listening")
-        try:
-            _, writer = await asyncio.open_connection(parts.hostname, port)
-        except OSError:
-            await asyncio.sleep(_HTTP_POLL)
-            continue
-        writer.close()
-        with contextlib.suppress(OSError):
-            await writer.wait_closed()
-        return
 
 
 @contextlib.asynccontextmanager
@@ -145,37 +130,6 @@ async def _remote_transport(launch: LaunchSpec) -> AsyncIterator[Any]:
 
     async with httpx2.AsyncClient(headers=headers, timeout=httpx2.Timeout(30.0)) as http:
         yield streamable_http_client(launch.url, http_client=http)
-
-
-@contextlib.contextmanager
-def _http_process(launch: LaunchSpec, errlog: TextIO) -> Any:
-    env = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG", "TMPDIR", "USER")}
-    env.update(launch.env)
-    proc = subprocess.Popen(
-        list(launch.command),
-        cwd=launch.cwd,
-        env=env,
-        stdin=subprocess.DEVNULL,
-        stdout=errlog,
-        stderr=errlog,
-        start_new_session=True,  # its own process group: stopping it stops its children too
-    )
-    try:
-        yield proc
-    finally:
-        _stop_group(proc)
-
-
-def _stop_group(proc: subprocess.Popen[Any]) -> None:
-    for sig, wait in ((signal.SIGTERM, 5.0), (signal.SIGKILL, 5.0)):
-        if proc.poll() is not None:
-            break
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, sig)
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            proc.wait(wait)
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(proc.pid, signal.SIGKILL)  # stragglers of the group
 
 
 async def _list_tools(client: Any) -> list[Any]:

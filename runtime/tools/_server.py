@@ -151,13 +151,32 @@ class ServerConnection:
                 target: Any = _stdio_transport(params, stack.enter_context(self._errlog()))
             else:
                 if self.spec.command:  # a package serving HTTP: its process is ours to run
-                    errlog = stack.enter_context(self._errlog())
-                    await stack.enter_async_context(_http_process(self.spec, errlog))
+                    await self._start_http_process(stack)
                 target = await stack.enter_async_context(_remote_transport(self.spec))
             client = Client(target, client_info=info)
             async with asyncio.timeout(self._startup_timeout):
                 await stack.enter_async_context(client)
             yield client
+
+    async def _start_http_process(self, stack: contextlib.AsyncExitStack) -> None:
+        from marketplace._process import ServerExited, listening_process
+
+        if not self.spec.url:
+            name, transport = self.spec.name, self.spec.transport
+            raise ToolError(f"server {name!r} serves {transport} but has no URL")
+        errlog = stack.enter_context(self._errlog())
+        process = listening_process(
+            self.spec.command,
+            url=self.spec.url,
+            env=self.spec.env,
+            cwd=self.spec.cwd,
+            errlog=errlog,
+            timeout=self._startup_timeout,
+        )
+        try:
+            await stack.enter_async_context(process)
+        except ServerExited as exc:
+            raise ToolError(f"server {self.spec.name!r} {exc}" + self._log_hint()) from None
 
     def _errlog(self) -> contextlib.AbstractContextManager[TextIO]:
         # A server's stderr goes to its own log file: it must not interleave with mgx output.
@@ -321,59 +340,6 @@ async def _remote_transport(spec: ServerSpec) -> AsyncIterator[Any]:
     timeout = httpx2.Timeout(30.0, read=300.0)
     async with httpx2.AsyncClient(headers=dict(spec.headers), timeout=timeout) as http:
         yield streamable_http_client(spec.url, http_client=http)
-
-
-@contextlib.asynccontextmanager
-async def _http_process(spec: ServerSpec, errlog: TextIO) -> AsyncIterator[None]:
-    """Run a locally installed server that speaks HTTP, until its port accepts connections;
-    on the way out stop its whole process group (TERM, then KILL)."""
-    import signal
-    import subprocess
-    from urllib.parse import urlsplit
-
-    if not spec.url:
-        raise ToolError(f"server {spec.name!r} serves {spec.transport} but has no URL")
-    keep = ("PATH", "HOME", "LANG", "TMPDIR", "USER")
-    env = {k: v for k, v in os.environ.items() if k in keep} | dict(spec.env)
-    proc = subprocess.Popen(
-        list(spec.command),
-        cwd=spec.cwd,
-        env=env,
-        stdin=subprocess.DEVNULL,
-        stdout=errlog,
-        stderr=errlog,
-        start_new_session=True,  # its own process group: stopping it stops its children too
-    )
-    try:
-        parts = urlsplit(spec.url)
-        port = parts.port or (443 if parts.scheme == "https" else 80)
-        while True:  # bounded by the caller's startup timeout
-            if proc.poll() is not None:
-                raise ToolError(
-                    f"server {spec.name!r} exited with status {proc.returncode} before listening"
-                )
-            try:
-                _, writer = await asyncio.open_connection(parts.hostname, port)
-            except OSError:
-                await asyncio.sleep(0.1)
-                continue
-            writer.close()
-            with contextlib.suppress(OSError):
-                await writer.wait_closed()
-            break
-        yield
-    finally:
-        for sig in (signal.SIGTERM, signal.SIGKILL):
-            if proc.poll() is not None:
-                break
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(proc.pid, sig)
-            for _ in range(50):  # up to 5 s per signal, without blocking the event loop
-                if proc.poll() is not None:
-                    break
-                await asyncio.sleep(0.1)
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGKILL)  # stragglers of the group
 
 
 def _describe(exc: BaseException) -> str:

@@ -271,3 +271,24 @@ async def test_local_http_server_is_started_and_stopped_by_the_hub(tmp_path):
         pid = await _pid(hub, "web__pid")
         assert pid == int(marker.read_text().split()[0])
     assert wait_dead([pid]) == []
+
+
+async def test_local_http_server_that_exits_before_listening(tmp_path):
+    from tests.helpers import free_port
+
+    from .conftest import DEMO_SERVER
+
+    port = free_port()
+    spec = ServerSpec(
+        name="web",
+        transport="streamable-http",
+        command=(sys.executable, str(DEMO_SERVER), "--fail-start", "--http", str(port)),
+        url=f"http://127.0.0.1:{port}/mcp",
+    )
+    with pytest.raises(ToolError) as info:
+        async with ToolHub([spec], log_dir=tmp_path / "logs", startup_timeout=30):
+            pytest.fail("entered a hub whose server failed")
+    message = str(info.value)
+    assert message.startswith("server 'web' exited with status 2 before listening")
+    assert "refusing to start" in message  # the last line of its log
+    assert "refusing to start" in (tmp_path / "logs" / "web.log").read_text()

@@ -101,3 +101,19 @@ async def test_async_variant_inside_a_running_loop() -> None:
 def test_launch_spec_repr_hides_secret_values() -> None:
     spec = tiny(env={"API_KEY": "hunter2-secret"})
     assert "hunter2-secret" not in repr(spec)
+
+
+def test_package_serving_http_that_exits_before_listening(tmp_path: Path) -> None:
+    port = free_port()
+    spec = LaunchSpec(
+        command=(sys.executable, str(TINY_SERVER), "--fail-start", "--http", str(port)),
+        transport="streamable-http",
+        url=f"http://127.0.0.1:{port}/mcp",
+        name="local-http",
+    )
+    with pytest.raises(InstallError) as info:
+        check_server(spec, timeout=60)
+    message = str(info.value)
+    assert message.startswith("local-http exited with status 2 before listening")
+    assert "configuration file missing" in message  # the server's last stderr line
+    assert "\n" not in message
