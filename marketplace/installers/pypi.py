@@ -8,7 +8,8 @@ while the wheel downloads.
 
 Install: ``uv venv --relocatable`` then ``uv pip install --require-hashes --no-deps`` of the
 locked requirements, so a file whose digest is not in the lock is refused and nothing outside
-the closure can be pulled in. Without uv: ``python -m venv`` and pip with the same flags.
+the closure can be pulled in; ``--offline`` (uv's cache only) first, then online on a miss.
+Without uv: ``python -m venv`` and pip with the same flags.
 
 The server is started through its own executable in the tool directory, not through
 ``uvx``/``npx``, so server.json ``runtimeArguments`` (meant for those launchers) are not applied;
@@ -373,19 +374,23 @@ def install(lock: PackageLock, work: Path, *, settings: Settings) -> None:
             [uv, "venv", "--relocatable", "--no-config", "--quiet", "--python", python, str(venv)],
             what=f"pypi: creating the environment for {lock.identifier}",
         )
-        _hash_checked(
-            [
-                uv,
-                "pip",
-                "install",
-                "--no-config",
-                "--quiet",
-                "--python",
-                str(venv / "bin" / "python"),
-                *exactly_locked,
-            ],
-            what=what,
-        )
+        argv = [
+            uv,
+            "pip",
+            "install",
+            "--no-config",
+            "--quiet",
+            "--python",
+            str(venv / "bin" / "python"),
+            *exactly_locked,
+        ]
+        try:
+            # Resolving just fetched every locked file's index page (and usually the files):
+            # install from uv's cache first, skipping a second round of revalidation requests.
+            # uv checks cached files against the locked hashes too; on a miss, go online.
+            _io.run([*argv, "--offline"], what=what)
+        except InstallError:
+            _hash_checked(argv, what=what)
     else:
         if lock.python not in ("", _python_version()):
             raise InstallError(

@@ -137,6 +137,23 @@ def test_pypi_tampered_hash_is_refused(settings: Settings) -> None:
     assert no_leftovers(settings)
 
 
+def test_pypi_install_with_a_cold_uv_cache_goes_online(
+    settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Installs try uv's cache first (resolving just filled it); an empty cache must fall
+    # through to the index, still hash-checked.
+    srv = server("pypi", "time-mcp-pypi", "1.0.6")
+    lock = resolve_package(srv, srv.packages[0], settings=settings)
+    cold = tmp_path / "cold-uv-cache"
+    monkeypatch.setenv("UV_CACHE_DIR", str(cold))
+    path = install_package(lock, settings=settings)
+    assert is_installed(settings, lock)
+    assert any(cold.iterdir())  # the files came from the index into the new cache
+    spec = resolve_invocation(settings, lock, env_bindings={}, arg_values={})
+    assert check_server(spec, timeout=120).tools == ["get_current_utc_time"]
+    assert uninstall(settings, lock) and not path.exists()
+
+
 def test_npm_server_everything(settings: Settings, mgx_home: Path) -> None:
     srv = server("npm", "@modelcontextprotocol/server-everything", "2025.9.25")
     lock = resolve_package(srv, srv.packages[0], settings=settings)
