@@ -126,6 +126,10 @@ def test_pypi_time_mcp_pypi_needs_its_publish_date(settings: Settings) -> None:
 def test_pypi_tampered_hash_is_refused(settings: Settings) -> None:
     srv = server("pypi", "time-mcp-pypi", "1.0.6")
     lock = resolve_package(srv, srv.packages[0], settings=settings)
+    # Installed once, so uv's cache holds every genuine file: the forged lock below is refused
+    # on the cache-first (--offline) path as well as online.
+    install_package(lock, settings=settings)
+    assert uninstall(settings, lock)
     data = lock.to_dict()
     for dep in data["closure"]:
         if dep["name"] == "anyio":
