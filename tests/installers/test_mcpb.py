@@ -294,15 +294,15 @@ def _stalling_route(
     loopback.routes[("GET", "/tiny.mcpb")] = handler
 
 
-@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGKILL])
-def test_interrupted_install_leaves_nothing_installed(
-    settings: Settings, loopback: LoopbackHTTP, mgx_home: Path, sig: signal.Signals
-) -> None:
+def _stalled_install(
+    settings: Settings, loopback: LoopbackHTTP, mgx_home: Path
+) -> tuple[bytes, PackageLock, threading.Event, threading.Event, subprocess.Popen[bytes]]:
+    """An install in a subprocess whose download stalls halfway until ``release`` is set."""
     body = make_bundle({"server/main.py": "x" * 200_000})
     server = publish(loopback, body)
     lock = resolve_package(server, server.packages[0], settings=settings)
     for cached in (settings.cache_dir / "mcpb").glob("*"):
-        cached.unlink()
+        cached.unlink()  # so the install downloads (and stalls) instead of using the cache
     release, started = threading.Event(), threading.Event()
     _stalling_route(loopback, body, release, started)
     env = {**os.environ, "MGX_HOME": str(mgx_home), "PYTHONPATH": str(Path(__file__).parents[2])}
@@ -311,6 +311,14 @@ def test_interrupted_install_leaves_nothing_installed(
         env=env,
         stderr=subprocess.PIPE,
     )
+    return body, lock, release, started, proc
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGKILL])
+def test_interrupted_install_leaves_nothing_installed(
+    settings: Settings, loopback: LoopbackHTTP, mgx_home: Path, sig: signal.Signals
+) -> None:
+    body, lock, release, started, proc = _stalled_install(settings, loopback, mgx_home)
     try:
         assert started.wait(60), "the install never started downloading"
         time.sleep(0.3)
@@ -340,17 +348,7 @@ def test_interrupted_install_leaves_nothing_installed(
 def test_cleanup_spares_a_live_install(
     settings: Settings, loopback: LoopbackHTTP, mgx_home: Path
 ) -> None:
-    body = make_bundle({"server/main.py": "x" * 200_000})
-    server = publish(loopback, body)
-    lock = resolve_package(server, server.packages[0], settings=settings)
-    for cached in (settings.cache_dir / "mcpb").glob("*"):
-        cached.unlink()
-    release, started = threading.Event(), threading.Event()
-    _stalling_route(loopback, body, release, started)
-    env = {**os.environ, "MGX_HOME": str(mgx_home), "PYTHONPATH": str(Path(__file__).parents[2])}
-    proc = subprocess.Popen(
-        [sys.executable, "-c", INSTALL_SCRIPT, json.dumps(lock.to_dict())], env=env
-    )
+    _, lock, release, started, proc = _stalled_install(settings, loopback, mgx_home)
     try:
         assert started.wait(60)
         assert cleanup_staging(settings) == []  # its lock is held: not debris
