@@ -8,8 +8,10 @@ text with conservative patterns; the team re-prompts once when it fires.
 from __future__ import annotations
 
 import re
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 
-__all__ = ["REPROMPT", "asks_user"]
+__all__ = ["REPROMPT", "GuardOutcome", "asks_user", "guard_final_answer"]
 
 REPROMPT = (
     "Nobody can answer questions or give clarification: there is no user to reply. "
@@ -55,3 +57,54 @@ def asks_user(text: str) -> str | None:
     if last_line.rstrip("*_ )\"'").endswith("?"):
         return f"ends with a question: {last_line[-80:]!r}"
     return None
+
+
+# --- The guard on a final answer, with one repair turn -------------------------------------
+# The one entry point every final answer goes through (single agent and team presenter).
+# ``repair`` runs ONE more turn of the agent that wrote ``text``, with the given instruction
+# appended as a user message, and returns that turn's final text.
+
+
+@dataclass(frozen=True, kw_only=True)
+class GuardOutcome:
+    """What the guard did to one final answer (``--json`` reports :meth:`to_json`)."""
+
+    text: str  # the answer that is kept
+    fired: bool  # the guard fired on the first answer
+    matched: str | None = None  # why it fired on the first answer (reason and matched text)
+    repaired: bool = False  # a repair turn ran
+    still_asking: str | None = None  # why the repaired answer still fired, if it did
+    kept: str = "original"  # "original" | "repaired" | a trimmed variant, see ``why``
+    why: str = ""
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "fired": self.fired,
+            "matched": self.matched,
+            "repaired": self.repaired,
+            "still_asking": self.still_asking,
+            "kept": self.kept,
+            "why": self.why,
+        }
+
+
+async def guard_final_answer(
+    text: str, repair: Callable[[str], Awaitable[str]] | None
+) -> GuardOutcome:
+    """Check ``text``; when it asks the reader, run one ``repair`` turn and keep the better."""
+    reason = asks_user(text)
+    if reason is None:
+        return GuardOutcome(text=text, fired=False, why="the answer asks nothing")
+    if repair is None:
+        return GuardOutcome(text=text, fired=True, matched=reason, why="no repair possible")
+    repaired = await repair(REPROMPT)
+    still = asks_user(repaired)
+    if still is None and repaired.strip():
+        return GuardOutcome(
+            text=repaired, fired=True, matched=reason, repaired=True, kept="repaired",
+            why="the repaired answer asks nothing",
+        )  # fmt: skip
+    return GuardOutcome(
+        text=text, fired=True, matched=reason, repaired=True, still_asking=still,
+        kept="original", why="the repaired answer still asks: the first is kept",
+    )  # fmt: skip
