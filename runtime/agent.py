@@ -19,6 +19,7 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from runtime.errors import AgentError
+from runtime.prompts import DEFAULT_SYSTEM_PROMPT  # re-exported: the text lives in prompts
 
 if TYPE_CHECKING:
     from runtime.client import Completion
@@ -35,14 +36,6 @@ __all__ = [
     "RunUsage",
     "ToolCallRecord",
 ]
-
-DEFAULT_SYSTEM_PROMPT = (
-    "You are a capable assistant that completes tasks on your own. Use the available tools "
-    "when they help; a tool result that starts with 'Tool error:' means the call failed, so "
-    "adjust and retry or continue without it. Nobody is available to answer questions: never "
-    "ask the user for clarification, make reasonable assumptions and state them. When you "
-    "are done, reply with the final answer only."
-)
 
 StopReason = Literal["answer", "length", "max_steps"]
 

@@ -18,11 +18,12 @@ from runtime.agent import DEFAULT_SYSTEM_PROMPT, Agent, AgentConfig, AgentResult
 from runtime.errors import AgentError
 
 if TYPE_CHECKING:
+    from runtime.autonomy import GuardOutcome
     from runtime.models import ModelTarget
     from runtime.team import TeamResult
     from runtime.tools import ServerSpec, ServerStatus, ToolFilter
 
-__all__ = ["TaskOutcome", "run_task"]
+__all__ = ["TaskOutcome", "guard_agent_answer", "run_task"]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -35,6 +36,10 @@ class TaskOutcome:
     agent: AgentResult | None = None
     team: TeamResult | None = None
     tools: tuple[str, ...] = field(default=())
+    # The autonomy guard on a single agent's answer (a team reports its own in ``team``);
+    # None when the guard was switched off.
+    guard: GuardOutcome | None = None
+    repair: AgentResult | None = None  # the repair turn, when the guard ran one
 
 
 async def run_task(
@@ -51,12 +56,16 @@ async def run_task(
     system_prompt: str = DEFAULT_SYSTEM_PROMPT,
     on_phase: Callable[[str], None] | None = None,
     client_options: dict[str, Any] | None = None,
+    autonomy_guard: bool = True,
 ) -> TaskOutcome:
     """Run ``task`` with ``agents`` agents over ``models`` (assigned round-robin) and the
     tool servers ``servers`` (started in parallel, stopped on the way out).
 
-    One agent runs the plain loop; several run as a team (answer, vote, present). Raises
-    ``AgentError`` (e.g. ``MaxStepsExceeded``), ``LLMError`` or ``ToolError``.
+    One agent runs the plain loop; several run as a team (answer, vote, present). A single
+    agent's final answer goes through the autonomy guard (``autonomy_guard``): when it asks
+    the reader anything, one repair turn continues the agent's conversation and the better
+    answer is kept (see ``runtime.autonomy``). Raises ``AgentError`` (e.g.
+    ``MaxStepsExceeded``), ``LLMError`` or ``ToolError``.
     """
     from runtime.client import ChatClient
     from runtime.models import pick_endpoint
@@ -112,12 +121,25 @@ async def run_task(
                 ),
             )
             result = await agent.run(task)
+            if not autonomy_guard:
+                return TaskOutcome(
+                    answer=result.final_text,
+                    usage=result.usage,
+                    servers=status(),
+                    agent=result,
+                    tools=result.tools,
+                )
+            phase("checking the answer (autonomy guard)")
+            guard, repair = await guard_agent_answer(agent, result)
+            usage = result.usage + repair.usage if repair is not None else result.usage
             return TaskOutcome(
-                answer=result.final_text,
-                usage=result.usage,
+                answer=guard.text,
+                usage=usage,
                 servers=status(),
                 agent=result,
                 tools=result.tools,
+                guard=guard,
+                repair=repair,
             )
         members = [
             TeamMember(
@@ -142,3 +164,32 @@ async def run_task(
             answer=team.final_text, usage=team.usage, servers=status(), team=team, tools=tools
         )
     raise AssertionError("unreachable")  # pragma: no cover - the exit stack does not swallow
+
+
+async def guard_agent_answer(
+    agent: Agent, result: AgentResult
+) -> tuple[GuardOutcome, AgentResult | None]:
+    """Run the autonomy guard on ``result``'s final answer; a repair turn continues the
+    agent's own conversation with the repair instruction as the next user message.
+
+    Returns the guard's outcome and the repair turn's result (None when none ran; a turn
+    that failed at the step cap is returned for its usage, recorded in the outcome as a
+    repair error, and the first answer is kept).
+    """
+    from runtime.agent import MaxStepsExceeded
+    from runtime.autonomy import guard_final_answer
+
+    repaired: list[AgentResult] = []
+
+    async def repair(instruction: str) -> str:
+        history = [*result.messages, {"role": "user", "content": instruction}]
+        try:
+            second = await agent.run(messages=history)
+        except MaxStepsExceeded as exc:
+            repaired.append(exc.result)  # its tokens were spent; its text is unusable
+            raise
+        repaired.append(second)
+        return second.final_text
+
+    outcome = await guard_final_answer(result.final_text, repair)
+    return outcome, (repaired[0] if repaired else None)

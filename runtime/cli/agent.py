@@ -119,6 +119,8 @@ def agent_command(
         note(f"team: winner {outcome.team.winner} (votes: {votes or 'none'})")
         if outcome.team.guard.triggered:
             note(f"autonomy guard: re-prompted ({outcome.team.guard.reason})")
+    if outcome.guard is not None and outcome.guard.fired:
+        note(outcome.guard.summary())
     note(usage_line(outcome.usage))
 
 
@@ -136,8 +138,12 @@ def _as_json(outcome: object) -> dict[str, object]:
 
     data = to_jsonable(outcome)
     assert isinstance(data, dict)
-    if data.get("agent"):
-        data["agent"].pop("messages", None)  # the full history is long; steps say what happened
+    for key in ("agent", "repair"):
+        if data.get(key):
+            data[key].pop("messages", None)  # the full history is long; steps say what happened
+    guard = getattr(outcome, "guard", None)
+    if guard is not None:
+        data["guard"] = guard.to_json()  # the kept text is already the top-level "answer"
     return data
 
 

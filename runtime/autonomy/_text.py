@@ -1,0 +1,179 @@
+"""The structure of an answer: what is the writer's own prose, and in which order.
+
+Material that the writer quotes, lists, labels or codes is content, not the writer speaking
+to the reader, so it is masked (replaced by filler of the same length, which keeps offsets
+into the original text) before sentences are cut: fenced and inline code, ``<think>`` blocks,
+quotations in any script's quote marks, block quotes. Lines then get a role:
+
+* ``prose``: the writer's own sentences (what the detector reads)
+* ``list``: bulleted or numbered items (questions the task asked for, options, quizzes)
+* ``label``: ``Q:``/``A:``, ``English:``, speaker lines of a dialogue, translations
+* ``heading``: a Markdown heading followed by more text (a title answered below it)
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Literal
+
+__all__ = ["Sentence", "detect_language", "mask", "sentences"]
+
+Role = Literal["prose", "list", "label", "heading"]
+
+_THINK = re.compile(r"<think>.*?(</think>|$)", re.DOTALL | re.IGNORECASE)
+_FENCE = re.compile(r"(```|~~~).*?(\1|$)", re.DOTALL)
+_INLINE_CODE = re.compile(r"`[^`\n]+`")
+# Quotations: straight double quotes, typographic ones, guillemets, German low-high quotes,
+# CJK corner brackets. Apostrophes are left alone ("can't", "l'année").
+_QUOTES = re.compile(
+    r'"[^"\n]{1,400}"|“[^”\n]{1,400}”|„[^“”\n]{1,400}[“”]|«[^»\n]{1,400}»|»[^«\n]{1,400}«|'
+    r"「[^」\n]{1,400}」|『[^』\n]{1,400}』|‘[^’\n]{1,400}’"
+)
+# Question marks that are code, not questions: C#/JS/Kotlin ``??``, ``?.``, ``?:``, regex
+# ``(?i)``/``(?:``, SQL placeholders ``= ?``, ``(?, ?)``.
+_CODE_QMARK = re.compile(r"\?\?|\?\.(?=\w)|\?:|\(\?|(?<=[=,(<>]\s)\?|(?<=[=,(<>])\?")
+_BLOCKQUOTE = re.compile(r"^[ \t]*>.*$", re.MULTILINE)
+_LIST_ITEM = re.compile(r"^\s*([-*+•]|\d{1,3}[.)]|[a-zA-Z][.)])\s+\S")
+_HEADING = re.compile(r"^\s*#{1,6}\s+\S")
+_LABEL = re.compile(
+    r"^\s*(\*\*|__)?(?P<label>[^\W\d_][\w .'’()-]{0,24}?)(\*\*|__)?\s*[:：](\*\*|__)?(\s|$)"
+    r"|^\s*(\*\*|__)?(?P<qa>[QA])[.)](\s|$)"
+)
+# Labels that introduce the writer's own remark (still prose), not quoted or listed material.
+_PROSE_LABELS = frozenset(
+    "note notes ps p.s nb n.b next step next steps nota remarque hinweis anmerkung 注 注意 备注 "
+    "提示 observação importante important tip".split()
+)
+_MATERIAL_LABELS = frozenset(
+    "q a question answer pregunta respuesta frage antwort pergunta resposta réponse 问 答 "
+    "質問 回答 riddle translation traducción traduction übersetzung tradução 翻译 翻訳 "
+    "english englisch inglés anglais inglês german deutsch alemán allemand alemão spanish "
+    "español espagnol spanisch espanhol french français französisch francés francês "
+    "portuguese português portugiesisch portugués chinese 中文 英文 英语 japanese 日本語 英語 "
+    "source target original".split()
+)
+_SENTENCE = re.compile(r".+?(?:[.!?…]+(?=\s|$|[)\"'*_])|[。！？!?]+|$)", re.DOTALL)
+
+
+@dataclass(frozen=True)
+class Sentence:
+    """One sentence of the answer: its text (masked), span in the original, line role."""
+
+    text: str
+    start: int
+    end: int
+    role: Role
+    line: int  # index of its line among the non-empty lines
+    paragraph: int  # index of its paragraph (blank-line separated)
+
+    @property
+    def is_question(self) -> bool:
+        return self.text.rstrip(" *_)]").endswith(("?", "？")) or self.text.lstrip(
+            " *_"
+        ).startswith("¿")
+
+
+def _fill(match: re.Match[str]) -> str:
+    # Same length, newlines kept (so line numbers and offsets stay true), no punctuation.
+    return "".join("\n" if ch == "\n" else "x" for ch in match.group(0))
+
+
+def mask(text: str) -> str:
+    """``text`` with code, thinking, quotations and block quotes replaced by filler."""
+    for pattern in (_THINK, _FENCE, _INLINE_CODE, _BLOCKQUOTE, _QUOTES, _CODE_QMARK):
+        text = pattern.sub(_fill, text)
+    return text
+
+
+def _label_of(line: str) -> str | None:
+    m = _LABEL.match(line)
+    if m is None:
+        return None
+    return (m.group("label") or m.group("qa")).strip().lower()
+
+
+def sentences(masked: str) -> list[Sentence]:
+    """Cut the masked answer into sentences, each with the role of its line."""
+    lines: list[tuple[int, str]] = []
+    offset = 0
+    for raw in masked.split("\n"):
+        lines.append((offset, raw))
+        offset += len(raw) + 1
+    labels = [_label_of(raw) for _, raw in lines]
+    labelled = sum(1 for lb in labels if lb is not None and lb not in _PROSE_LABELS)
+    out: list[Sentence] = []
+    paragraph = 0
+    line_no = -1
+    content_after = [False] * len(lines)
+    seen = False
+    for i in range(len(lines) - 1, -1, -1):
+        content_after[i] = seen
+        if lines[i][1].strip(" x\t"):
+            seen = True
+    for i, (start, raw) in enumerate(lines):
+        if not raw.strip():
+            paragraph += 1
+            continue
+        line_no += 1
+        label = labels[i]
+        role: Role = "prose"
+        if _HEADING.match(raw) and content_after[i]:
+            role = "heading"
+        elif _LIST_ITEM.match(raw):
+            role = "list"
+        elif (
+            label is not None
+            and label not in _PROSE_LABELS
+            and (label in _MATERIAL_LABELS or labelled >= 2)
+        ):
+            role = "label"
+        for m in _SENTENCE.finditer(raw):
+            piece = m.group(0)
+            if not piece.strip(" x\t*_#>-"):
+                continue
+            lead = len(piece) - len(piece.lstrip())
+            out.append(
+                Sentence(
+                    text=piece.strip(),
+                    start=start + m.start() + lead,
+                    end=start + m.start() + len(piece.rstrip()),
+                    role=role,
+                    line=line_no,
+                    paragraph=paragraph,
+                )
+            )
+    return out
+
+
+_KANA = re.compile(r"[\u3040-\u30ff]")
+_HAN = re.compile(r"[\u4e00-\u9fff]")
+_WORD = re.compile(r"[a-zà-öø-ÿœ]+")
+_STOPWORDS = {
+    "en": set("the and is are to of it you this that for with i have be not can will".split()),
+    "es": set("el los las que y es por para con del se lo está qué pero como muy su usted".split()),
+    "fr": set("le les des est et pour une vous du dans pas je ce sur au avec qui sont".split()),
+    "de": set("der die das und ist nicht ich ein eine zu mit den dem für auf wir es sie".split()),
+    "pt": set("o os que e é para com um uma não do da você em no na eu se seu sua".split()),
+}
+
+
+def detect_language(masked: str) -> list[str]:
+    """The answer's likely languages, best first: scripts first, then stop-word counts.
+
+    A short Latin-script answer gives too few stop words to tell Spanish from Portuguese,
+    so below three hits every Latin-script language is a candidate.
+    """
+    if _KANA.search(masked):
+        return ["ja", "en"]
+    if _HAN.search(masked):
+        return ["zh", "en"]
+    counts = dict.fromkeys(_STOPWORDS, 0)
+    for word in _WORD.findall(masked.lower()):
+        for lang, words in _STOPWORDS.items():
+            if word in words:
+                counts[lang] += 1
+    ranked = sorted(counts, key=lambda k: -counts[k])
+    if counts[ranked[0]] < 3:
+        return ["en", *(k for k in ranked if k != "en")] if not counts[ranked[0]] else ranked
+    return [ranked[0], "en"] if ranked[0] != "en" else ["en"]
