@@ -87,10 +87,27 @@ def mask(text: str) -> str:
 
 
 def _label_of(line: str) -> str | None:
+    """The label of a ``Label: content`` line (a lead-in ending with the colon has none)."""
     m = _LABEL.match(line)
-    if m is None:
+    if m is None or not line[m.end() :].strip(" *_"):
         return None
     return (m.group("label") or m.group("qa")).strip().lower()
+
+
+def _material_labels(lines: list[str]) -> list[bool]:
+    """Which lines are labelled material: a known label (``Q:``, ``English:``), or one of
+    two or more labelled lines in a row (a dialogue, a glossary, a translation table)."""
+    labels = [_label_of(raw) if raw.strip() else None for raw in lines]
+    labels = [None if lb in _PROSE_LABELS else lb for lb in labels]
+    filled = [i for i, raw in enumerate(lines) if raw.strip()]
+    out = [False] * len(lines)
+    for pos, i in enumerate(filled):
+        if labels[i] is None:
+            continue
+        neighbours = [filled[p] for p in (pos - 1, pos + 1) if 0 <= p < len(filled)]
+        if labels[i] in _MATERIAL_LABELS or any(labels[j] is not None for j in neighbours):
+            out[i] = True
+    return out
 
 
 def sentences(masked: str) -> list[Sentence]:
@@ -100,8 +117,7 @@ def sentences(masked: str) -> list[Sentence]:
     for raw in masked.split("\n"):
         lines.append((offset, raw))
         offset += len(raw) + 1
-    labels = [_label_of(raw) for _, raw in lines]
-    labelled = sum(1 for lb in labels if lb is not None and lb not in _PROSE_LABELS)
+    labelled = _material_labels([raw for _, raw in lines])
     out: list[Sentence] = []
     paragraph = 0
     line_no = -1
@@ -116,17 +132,12 @@ def sentences(masked: str) -> list[Sentence]:
             paragraph += 1
             continue
         line_no += 1
-        label = labels[i]
         role: Role = "prose"
         if _HEADING.match(raw) and content_after[i]:
             role = "heading"
         elif _LIST_ITEM.match(raw):
             role = "list"
-        elif (
-            label is not None
-            and label not in _PROSE_LABELS
-            and (label in _MATERIAL_LABELS or labelled >= 2)
-        ):
+        elif labelled[i]:
             role = "label"
         for m in _SENTENCE.finditer(raw):
             piece = m.group(0)
