@@ -17,7 +17,7 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
-__all__ = ["Sentence", "detect_language", "mask", "sentences"]
+__all__ = ["Sentence", "detect_language", "mask", "mask_blocks", "mask_line", "sentences"]
 
 Role = Literal["prose", "list", "label", "heading"]
 
@@ -30,9 +30,6 @@ _QUOTES = re.compile(
     r'"[^"\n]{1,400}"|“[^”\n]{1,400}”|„[^“”\n]{1,400}[“”]|«[^»\n]{1,400}»|»[^«\n]{1,400}«|'
     r"「[^」\n]{1,400}」|『[^』\n]{1,400}』|‘[^’\n]{1,400}’"
 )
-# Question marks that are code, not questions: C#/JS/Kotlin ``??``, ``?.``, ``?:``, regex
-# ``(?i)``/``(?:``, SQL placeholders ``= ?``, ``(?, ?)``.
-_CODE_QMARK = re.compile(r"\?\?|\?\.(?=\w)|\?:|\(\?|(?<=[=,(<>]\s)\?|(?<=[=,(<>])\?")
 _BLOCKQUOTE = re.compile(r"^[ \t]*>.*$", re.MULTILINE)
 _LIST_ITEM = re.compile(r"^\s*([-*+•]|\d{1,3}[.)]|[a-zA-Z][.)])\s+\S")
 _HEADING = re.compile(r"^\s*#{1,6}\s+\S")
@@ -56,7 +53,7 @@ _MATERIAL_LABELS = frozenset(
 _SENTENCE = re.compile(r".+?(?:[.!?…]+(?=\s|$|[)\"'*_])|[。！？!?]+|$)", re.DOTALL)
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)  # not frozen: built by the thousand, frozen __init__ is slow
 class Sentence:
     """One sentence of the answer: its text (masked), span in the original, line role."""
 
@@ -66,6 +63,7 @@ class Sentence:
     role: Role
     line: int  # index of its line among the non-empty lines
     paragraph: int  # index of its paragraph (blank-line separated)
+    whole_line: bool = False  # the sentence is its line (a heading-like line of its own)
 
     @property
     def is_question(self) -> bool:
@@ -81,9 +79,58 @@ def _fill(match: re.Match[str]) -> str:
 
 def mask(text: str) -> str:
     """``text`` with code, thinking, quotations and block quotes replaced by filler."""
-    for pattern in (_THINK, _FENCE, _INLINE_CODE, _BLOCKQUOTE, _QUOTES, _CODE_QMARK):
-        text = pattern.sub(_fill, text)
+    return "\n".join(mask_line(line) for line in mask_blocks(text).split("\n"))
+
+
+def mask_blocks(text: str) -> str:
+    """Only the passes that span lines: ``<think>`` blocks and fenced code."""
+    # Each pass only when its marker is present: most answers have neither, and the
+    # guard's budget is 1 ms.
+    if "<think>" in text or "<THINK>" in text:
+        text = _THINK.sub(_fill, text)
+    if "```" in text or "~~~" in text:
+        text = _FENCE.sub(_fill, text)
     return text
+
+
+def mask_line(line: str) -> str:
+    """The passes within one line: inline code, a block quote, quotations, code ``?``."""
+    if "`" in line:
+        line = _INLINE_CODE.sub(_fill, line)
+    if ">" in line:
+        line = _BLOCKQUOTE.sub(_fill, line)
+    if any(q in line for q in _QUOTE_OPENERS):
+        line = _QUOTES.sub(_fill, line)
+    if "?" in line:
+        line = _mask_code_question_marks(line)
+    return line
+
+
+_QUOTE_OPENERS = ('"', "“", "„", "«", "»", "「", "『", "‘")
+
+
+def _mask_code_question_marks(text: str) -> str:
+    """Question marks that are code, not questions: ``??``, ``?.``, ``?:``, ``(?``, and a
+    placeholder after ``=``, ``,``, ``(``, ``<``, ``>`` (SQL ``WHERE id = ?``)."""
+    chars: list[str] | None = None
+    n = len(text)
+    i = text.find("?")
+    while i >= 0:
+        nxt = text[i + 1] if i + 1 < n else ""
+        prev = text[i - 1] if i else ""
+        before = text[:i].rstrip(" ")[-1:]
+        code = (
+            nxt in ("?", ":")
+            or prev in ("?", "(")
+            or (nxt == "." and i + 2 < n and (text[i + 2].isalnum() or text[i + 2] == "_"))
+            or before in ("=", ",", "(", "<", ">")
+        )
+        if code:
+            if chars is None:
+                chars = list(text)
+            chars[i] = "x"
+        i = text.find("?", i + 1)
+    return text if chars is None else "".join(chars)
 
 
 def _label_of(line: str) -> str | None:
@@ -94,51 +141,72 @@ def _label_of(line: str) -> str | None:
     return (m.group("label") or m.group("qa")).strip().lower()
 
 
-def _material_labels(lines: list[str]) -> list[bool]:
-    """Which lines are labelled material: a known label (``Q:``, ``English:``), or one of
-    two or more labelled lines in a row (a dialogue, a glossary, a translation table)."""
-    labels = [_label_of(raw) if raw.strip() else None for raw in lines]
-    labels = [None if lb in _PROSE_LABELS else lb for lb in labels]
-    filled = [i for i, raw in enumerate(lines) if raw.strip()]
-    out = [False] * len(lines)
-    for pos, i in enumerate(filled):
-        if labels[i] is None:
+def _material_labels(lines: list[str], filled: list[int], keep: set[int]) -> set[int]:
+    """Which of the ``keep`` lines are labelled material: a known label (``Q:``,
+    ``English:``), or one of two or more labelled lines in a row (a dialogue, a glossary,
+    a translation table). ``filled`` lists the non-empty lines in order."""
+    out: set[int] = set()
+    position = {i: pos for pos, i in enumerate(filled)}
+    cache: dict[int, str | None] = {}
+
+    def label(i: int) -> str | None:
+        if i not in cache:
+            lb = _label_of(lines[i])
+            cache[i] = None if lb in _PROSE_LABELS else lb
+        return cache[i]
+
+    for i in keep:
+        lb = label(i)
+        if lb is None:
             continue
+        pos = position[i]
         neighbours = [filled[p] for p in (pos - 1, pos + 1) if 0 <= p < len(filled)]
-        if labels[i] in _MATERIAL_LABELS or any(labels[j] is not None for j in neighbours):
-            out[i] = True
+        if lb in _MATERIAL_LABELS or any(label(j) is not None for j in neighbours):
+            out.add(i)
     return out
 
 
-def sentences(masked: str) -> list[Sentence]:
-    """Cut the masked answer into sentences, each with the role of its line."""
-    lines: list[tuple[int, str]] = []
+def sentences(masked: str, window: tuple[int, int] | None = None) -> list[Sentence]:
+    """Cut the answer (``mask_blocks`` applied; lines are masked here) into sentences,
+    each with the role of its line.
+
+    ``window=(head, tail)`` reads only the first ``head`` and last ``tail`` non-empty lines
+    (the opening and the closing of a long answer), so the cost stays flat in its length.
+    """
+    lines = masked.split("\n")
+    filled = [i for i, raw in enumerate(lines) if raw.strip()]
+    if window is not None and len(filled) > window[0] + window[1]:
+        keep = set(filled[: window[0]] + filled[-window[1] :])
+    else:
+        keep = set(filled)
+    for i in keep:
+        lines[i] = mask_line(lines[i])
+    starts: list[int] = []
     offset = 0
-    for raw in masked.split("\n"):
-        lines.append((offset, raw))
+    for raw in lines:
+        starts.append(offset)
         offset += len(raw) + 1
-    labelled = _material_labels([raw for _, raw in lines])
+    labelled = _material_labels(lines, filled, keep)
+    last_content = max((i for i in filled if lines[i].strip(" x\t")), default=-1)
     out: list[Sentence] = []
     paragraph = 0
     line_no = -1
-    content_after = [False] * len(lines)
-    seen = False
-    for i in range(len(lines) - 1, -1, -1):
-        content_after[i] = seen
-        if lines[i][1].strip(" x\t"):
-            seen = True
-    for i, (start, raw) in enumerate(lines):
+    for i, raw in enumerate(lines):
         if not raw.strip():
             paragraph += 1
             continue
         line_no += 1
+        if i not in keep:
+            continue
+        start = starts[i]
         role: Role = "prose"
-        if _HEADING.match(raw) and content_after[i]:
+        if i < last_content and _HEADING.match(raw):
             role = "heading"
         elif _LIST_ITEM.match(raw):
             role = "list"
-        elif labelled[i]:
+        elif i in labelled:
             role = "label"
+        whole = raw.strip(" *_#\t")
         for m in _SENTENCE.finditer(raw):
             piece = m.group(0)
             if not piece.strip(" x\t*_#>-"):
@@ -152,6 +220,7 @@ def sentences(masked: str) -> list[Sentence]:
                     role=role,
                     line=line_no,
                     paragraph=paragraph,
+                    whole_line=piece.strip(" *_#\t") == whole,
                 )
             )
     return out
