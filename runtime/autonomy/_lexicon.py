@@ -108,6 +108,7 @@ _EN = Lexicon(
         r"\b(happy|glad|delighted|more than happy) to (help|assist|walk|go|dig|turn|"
         r"expand|add|make|prepare|draft|answer|explain|put)\b",
         r"\b(i'm|i am) here (to help|if you need)\b",
+        r"\b(i'm|i am|i remain) (available|at your disposal)\b",
     ),
     respond=_c(
         r"\blet (me|us) know\b",
@@ -176,7 +177,10 @@ _ES = Lexicon(
         r"\b(puedo|podría|podríamos|puedo también|también puedo|te puedo|le puedo|"
         r"con gusto|encantad[oa] de)\b",
     ),
-    eager=_c(r"\b(con (mucho )?gusto|encantad[oa] de (ayudar|hacer|preparar))\b"),
+    eager=_c(
+        r"\b(con (mucho )?gusto|encantad[oa] de (ayudar|hacer|preparar))\b",
+        r"\b(quedo|estoy|sigo) a (tu|su|vuestra) (entera )?disposición\b",
+    ),
     respond=_c(
         r"\b(dime|díme|avísame|indícame|confírmame|escríbeme|mándame|envíame|cuéntame|"
         r"comunícame|pásame|dígame|avíseme|indíqueme|confírmeme|escríbame|hazme saber|"
@@ -221,7 +225,10 @@ _FR = Lexicon(
         r"\bje \w+rai\b",
         r"\bj['’]\w+rai\b",
     ),
-    eager=_c(r"\b(avec plaisir|je me ferai un plaisir|volontiers)\b"),
+    eager=_c(
+        r"\b(avec plaisir|je me ferai un plaisir|volontiers)\b",
+        r"\b(je reste|je suis|je demeure) à (votre|ta) (entière )?disposition\b",
+    ),
     respond=_c(
         r"\b(dites|dis|faites|fais|indiquez|envoyez|tenez|précisez)[- ](moi|nous)\b",
         r"\bn['’]hésitez pas\b|\bn['’]hésite pas\b",
@@ -272,6 +279,7 @@ _DE = Lexicon(
     eager=_c(
         r"\b(gerne|gern) (helfe|erstelle|mache|ergänze|übernehme)\b",
         r"\bhelfe (ich )?(Ihnen|dir) gerne\b",
+        r"\bstehe (ich )?(Ihnen|dir|euch) (gerne |gern |jederzeit )*zur Verfügung\b",
     ),
     respond=_c(
         r"\b(lassen Sie|lass) (mich|uns) wissen\b",
