@@ -35,8 +35,8 @@ _CLOSING = 2  # the closing part: the last two prose sentences
 # Requests open an answer ("Before I start, could you ...") or close it; a long body between
 # is content. Reading only the opening and the closing sentences keeps the cost flat in the
 # length of the answer (the 1 ms budget holds for answers of any size).
-_HEAD, _TAIL = 3, 8
-_LINES = (6, 16)  # the lines read from the start and the end of a long answer
+_HEAD, _TAIL = 2, 6
+_LINES = (4, 12)  # the lines read from the start and the end of a long answer
 
 
 @dataclass(frozen=True)
