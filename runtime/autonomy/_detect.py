@@ -27,6 +27,13 @@ __all__ = ["Finding", "asks_user", "find_asking", "strip_asking"]
 # A question's own clause: after "The question remains:" only the part after the colon is
 # what is asked.
 _AFTER_COLON = re.compile(r"^.*[:：]\s*")
+# A lead-in that is a question although it ends with a colon ("Which would you prefer:" and
+# a list of options).
+_QUESTION_LEAD = re.compile(
+    r"(which|what|would|do|does|should|shall|could|can|cuál|qué|quel|quelle|lequel|laquelle|"
+    r"welche[rsn]?|qual|quais)\b",
+    re.IGNORECASE,
+)
 _WRITER_EN = re.compile(r"\b(I|me|my)\b")
 _WORDS = re.compile(r"\w+")
 _CJK = re.compile(r"[\u3040-\u30ff\u4e00-\u9fff]")
@@ -78,9 +85,12 @@ def _closing(s: Sentence, lex: Lexicon, lang: str, answered: bool) -> str | None
     t = s.text
     if lex.please.search(t):
         return "asks the reader to decide or provide"
-    if lex.eager.search(t) or (lex.offer.search(t) and lex.reader.search(t) and not s.is_question):
+    if lex.eager.search(t) or (
+        lex.offer_to_reader is not None and lex.offer_to_reader.search(t) and not s.is_question
+    ):
         return "offers further help"
-    if not s.is_question or answered:
+    asks = s.is_question or (t.endswith((":", "：")) and _QUESTION_LEAD.match(t) is not None)
+    if not asks or answered:
         return None
     clause = _AFTER_COLON.sub("", t)
     if lex.reader.search(clause) or (lang == "en" and _WRITER_EN.search(clause)):

@@ -50,6 +50,9 @@ class Lexicon:
     # A question that politely asks the reader in languages without pronouns (Japanese
     # "…ますか？", Chinese "…吗？" with 我/你/您): used on unanswered closing questions.
     polite_question: re.Pattern[str] | None = None
+    # The writer offering something done for or to the reader ("I can walk you through"):
+    # an offer even without a condition, in the closing part.
+    offer_to_reader: re.Pattern[str] | None = None
 
     @cached_property
     def prefilter(self) -> tuple[re.Pattern[str], re.Pattern[str] | None]:
@@ -91,9 +94,11 @@ _EN = Lexicon(
         r"\b(shall|may) (i|we)\b",
         r"\bhow (else )?can i help\b",
         r"\bis there anything else\b",
+        r"\b(any|anything) (else|other|further|more) (questions?|i can)\b",
     ),
     wish=_c(
-        r"\bif (you|u)('d| would| wish| want| like| prefer| need| are interested)\b",
+        r"\bif (you|u)('d| would| wish| want| like| prefer| need)\b",
+        r"\bif (you|u)('re| are) (interested|keen|curious|open to|up for)\b",
         r"\bshould you (wish|want|need|prefer)\b",
         r"\bif (that|this|it)('s| is| would be| would| helps| sounds)\b",
         r"\bif (needed|useful|helpful|desired|required|wanted|necessary)\b",
@@ -116,7 +121,7 @@ _EN = Lexicon(
         # An imperative (sentence-initial verb) with the writer as its object: "Drop me a
         # line", "Shoot us a message". "Let me ..." is the writer's own hortative.
         r"^(just |simply |please |kindly |do )?"
-        r"(?!(let|trust|excuse|pardon|believe|forgive)\b)[a-z]+ (me|us)\b(?! to\b)",
+        r"(?!(let|trust|excuse|pardon|believe|forgive)\b)[a-z]+ me\b(?! to\b)",
         r"^(just |simply |please )?(reply|respond|answer)\b",
         r"\b(get back to me|write back|answer me)\b",
         r"\bsay the word\b",
@@ -127,13 +132,17 @@ _EN = Lexicon(
     ),
     please=_c(
         r"\b(please|kindly|just) (confirm|clarify|specify|provide|share|send|advise|"
-        r"indicate|choose|pick|select|tell|let|decide|review and)\b",
+        r"indicate|tell|let|decide|review and)\b",
+        # "please select the components you need" is an instruction; choosing among the
+        # writer's own options is a request.
+        r"\b(please|kindly|just) (choose|pick|select) (one|which|between|whether|either|"
+        r"an option|from (the|these) options)\b",
         r"^\s*(pick|choose|select|decide) (one|which|between|whether|from)\b",
     ),
     need=_c(
-        r"\b(i|we)('ll| will| would)? (still |first |also )?(need|require)s? (to know |to have )?"
-        r"(your|you to|from you|more|some|additional|further|the following|a few|a bit|"
-        r"clarification|details|information|to know)\b",
+        r"\b(i|we)('ll| will| would)? (still |first |also )?(need|require)s? (to know\b|your\b|"
+        r"you to\b|from you\b|((more|some|additional|further|a few|a bit of|the following) )?"
+        r"(information|details|context|clarification|input|answers|specifics)\b)",
         r"\bi have (a |some |several |a couple of |a few |two |three |\d+ )?(quick |more )?"
         r"questions\b",
         r"\bbefore i (can )?(start|begin|proceed|continue|go ahead)\b.*[:?]\s*$",
@@ -154,6 +163,11 @@ _EN = Lexicon(
     ask_question=_c(
         r"\b(could|can|would|will) you (please )?(clarify|specify|confirm|provide|share|tell|"
         r"let|send|give|explain|indicate|elaborate|check|advise|describe|say|point)\b",
+    ),
+    offer_to_reader=_c(
+        r"\b(i|we)('d| would| could| can| will|'ll)( also| gladly| happily| be happy to| be glad"
+        r" to)? (help|walk|send|show|guide|assist|give|get|take) you\b",
+        r"\b(i|we)('d| would| could| can| will|'ll) .*\bfor you\b",
     ),
 )
 
@@ -329,6 +343,7 @@ _PT = Lexicon(
         r"\bme (avise|diga|informe|envie|mande|fale|conte|passe|responda)\b",
         r"\b(avise|diga|informe|envie|mande|conte)-me\b",
         r"\b(fique|fica) à vontade\b",
+        r"\bé só (me )?(chamar|falar|avisar|pedir|mandar)\b",
         r"\bnão (hesite|hesites)\b",
     ),
     please=_c(r"\bpor favor,? (confirme|informe|envie|indique|escolha|especifique)\b"),
@@ -364,7 +379,7 @@ _ZH = Lexicon(
         r"请(您)?(告知|回复|确认|告诉)",
         r"随时(告诉|问|联系|找|提问)",
     ),
-    please=_c(r"请(您)?(提供|说明|指定|选择|明确)", r"请问"),
+    please=_c(r"请(您)?(提供|说明|明确)", r"请问"),
     need=_c(
         r"(我|还)需要(您|你)", r"需要(您|你)(提供|告诉|确认|说明)", r"我有(几个|一些|两个)?问题"
     ),

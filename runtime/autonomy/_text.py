@@ -9,6 +9,9 @@ quotations in any script's quote marks, block quotes. Lines then get a role:
 * ``list``: bulleted or numbered items (questions the task asked for, options, quizzes)
 * ``label``: ``Q:``/``A:``, ``English:``, speaker lines of a dialogue, translations
 * ``heading``: a Markdown heading followed by more text (a title answered below it)
+* ``letter``: an email or letter the answer drafts, from its salutation ("Hi Sam,",
+  "Sehr geehrte Frau Li,", "尊敬的…") to its sign-off ("Best regards,", "Cordialement,") and
+  the name under it: what it asks, it asks its addressee, not the reader
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from typing import Literal
 
 __all__ = ["Sentence", "detect_language", "mask", "mask_blocks", "mask_line", "sentences"]
 
-Role = Literal["prose", "list", "label", "heading"]
+Role = Literal["prose", "list", "label", "heading", "letter"]
 
 _THINK = re.compile(r"<think>.*?(</think>|$)", re.DOTALL | re.IGNORECASE)
 _FENCE = re.compile(r"(```|~~~).*?(\1|$)", re.DOTALL)
@@ -28,7 +31,10 @@ _INLINE_CODE = re.compile(r"`[^`\n]+`")
 # CJK corner brackets. Apostrophes are left alone ("can't", "l'année").
 _QUOTES = re.compile(
     r'"[^"\n]{1,400}"|“[^”\n]{1,400}”|„[^“”\n]{1,400}[“”]|«[^»\n]{1,400}»|»[^«\n]{1,400}«|'
-    r"「[^」\n]{1,400}」|『[^』\n]{1,400}』|‘[^’\n]{1,400}’"
+    r"「[^」\n]{1,400}」|『[^』\n]{1,400}』|‘[^’\n]{1,400}’|"
+    # Single quotes only when they cannot be apostrophes: no letter before the opening one
+    # ("don't", "users'"), none after the closing one.
+    r"(?<!\w)'[^'\n]{2,200}?'(?!\w)"
 )
 _BLOCKQUOTE = re.compile(r"^[ \t]*>.*$", re.MULTILINE)
 _LIST_ITEM = re.compile(r"^\s*([-*+•]|\d{1,3}[.)]|[a-zA-Z][.)])\s+\S")
@@ -48,8 +54,54 @@ _MATERIAL_LABELS = frozenset(
     "english englisch inglés anglais inglês german deutsch alemán allemand alemão spanish "
     "español espagnol spanisch espanhol french français französisch francés francês "
     "portuguese português portugiesisch portugués chinese 中文 英文 英语 japanese 日本語 英語 "
-    "source target original".split()
+    "source target original subject asunto objet betreff assunto 主题 件名".split()
 )
+_SALUTATION = re.compile(
+    r"^\s*(\*\*)?(hi|hello|hey|dear|good (morning|afternoon|evening)|hola|estimad[oa]s?|"
+    r"querid[oa]s?|buen[oa]s (días|tardes)|bonjour|bonsoir|cher|chère|madame|monsieur|"
+    r"salut|hallo|liebe[rs]?|sehr geehrte[rs]?|guten (tag|morgen|abend)|olá|oi|prezad[oa]s?|"
+    r"caro|cara|bom dia|boa (tarde|noite))\b[^\n]{0,50}[,:!]?\s*$"
+    r"|^\s*(尊敬的|亲爱的|您好|你好|各位)[^\n]{0,30}$|^[^\n]{1,30}(様|さま|各位)[、,]?\s*$",
+    re.IGNORECASE,
+)
+_SIGN_OFF = re.compile(
+    r"^\s*(thanks|thank you|best|best regards|kind regards|regards|cheers|sincerely|yours|"
+    r"warm regards|all the best|saludos|un saludo|atentamente|gracias|un abrazo|cordialmente|"
+    r"cordialement|bien à vous|merci|bien cordialement|amicalement|sincères salutations|"
+    r"mit freundlichen grüßen|viele grüße|beste grüße|liebe grüße|danke|vielen dank|gruß|"
+    r"atenciosamente|abraços|um abraço|obrigad[oa]|saudações)\b[^\n]{0,40}$"
+    r"|^\s*(此致|祝好|顺祝|谢谢)|^\s*(よろしくお願い|敬具)",
+    re.IGNORECASE,
+)
+
+
+def _letters(lines: list[str], filled: list[int]) -> set[int]:
+    """Lines of drafted letters: a salutation line, then up to a sign-off line and the
+    short line under it (the name). A salutation without a sign-off marks nothing."""
+    out: set[int] = set()
+    pos = 0
+    while pos < len(filled):
+        if _SALUTATION.match(lines[filled[pos]]):
+            end = next(
+                (p for p in range(pos + 1, len(filled)) if _SIGN_OFF.match(lines[filled[p]])),
+                None,
+            )
+            if end is not None:
+                name = filled[end] + 1  # the name: the very next line, short, no question
+                if (
+                    end + 1 < len(filled)
+                    and filled[end + 1] == name
+                    and len(lines[name].strip()) <= 40
+                    and not lines[name].rstrip().endswith(("?", "？"))
+                ):
+                    end += 1
+                out.update(filled[pos : end + 1])
+                pos = end + 1
+                continue
+        pos += 1
+    return out
+
+
 _SENTENCE = re.compile(r".+?(?:[.!?…]+(?=\s|$|[)\"'*_])|[。！？!?]+|$)", re.DOTALL)
 
 
@@ -106,7 +158,7 @@ def mask_line(line: str) -> str:
     return line
 
 
-_QUOTE_OPENERS = ('"', "“", "„", "«", "»", "「", "『", "‘")
+_QUOTE_OPENERS = ('"', "“", "„", "«", "»", "「", "『", "‘", "'")
 
 
 def _mask_code_question_marks(text: str) -> str:
@@ -187,6 +239,7 @@ def sentences(masked: str, window: tuple[int, int] | None = None) -> list[Senten
         starts.append(offset)
         offset += len(raw) + 1
     labelled = _material_labels(lines, filled, keep)
+    letters = _letters(lines, filled)
     last_content = max((i for i in filled if lines[i].strip(" x\t")), default=-1)
     out: list[Sentence] = []
     paragraph = 0
@@ -200,7 +253,9 @@ def sentences(masked: str, window: tuple[int, int] | None = None) -> list[Senten
             continue
         start = starts[i]
         role: Role = "prose"
-        if i < last_content and _HEADING.match(raw):
+        if i in letters:
+            role = "letter"
+        elif i < last_content and _HEADING.match(raw):
             role = "heading"
         elif _LIST_ITEM.match(raw):
             role = "list"
