@@ -34,7 +34,7 @@ _QUESTION_LEAD = re.compile(
     r"welche[rsn]?|qual|quais)\b",
     re.IGNORECASE,
 )
-_WRITER_EN = re.compile(r"\b(I|me|my)\b")
+_WRITER_EN = re.compile(r"\b(I|me|my)\b|\b[Ss]hould we\b")
 _WORDS = re.compile(r"\w+")
 _CJK = re.compile(r"[\u3040-\u30ff\u4e00-\u9fff]")
 _CONTENT = re.compile(r"[^\W\d_]{3}|[\u3040-\u30ff\u4e00-\u9fff]")

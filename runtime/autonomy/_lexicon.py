@@ -114,6 +114,8 @@ _EN = Lexicon(
         r"expand|add|make|prepare|draft|answer|explain|put)\b",
         r"\b(i'm|i am) here (to help|if you need)\b",
         r"\b(i'm|i am|i remain) (available|at your disposal)\b",
+        r"\b(i|we) (can|could) also\b",
+        r"\bnext,? (i|we) (can|could)\b",
     ),
     respond=_c(
         r"\blet (me|us) know\b",
@@ -159,6 +161,8 @@ _EN = Lexicon(
         r"(confirm|approve|decide|reply|choose|pick|give|let|tell|send|share|provide|sign|say)",
         r"\byour (go-ahead|green light|approval|sign-off|ok|okay|confirmation)\b",
         r"\bon your (go|word|signal|say)\b",
+        r"\blooking forward to (your|hearing)\b",
+        r"\b(once|when|as soon as|after) i (have|get|receive|hear|know)\b",
     ),
     ask_question=_c(
         r"\b(could|can|would|will) you (please )?(clarify|specify|confirm|provide|share|tell|"
@@ -194,12 +198,14 @@ _ES = Lexicon(
     eager=_c(
         r"\b(con (mucho )?gusto|encantad[oa] de (ayudar|hacer|preparar))\b",
         r"\b(quedo|estoy|sigo) a (tu|su|vuestra) (entera )?disposición\b",
+        r"\b(también puedo|puedo también|podría también|también podría)\b",
     ),
     respond=_c(
         r"\b(dime|díme|avísame|indícame|confírmame|escríbeme|mándame|envíame|cuéntame|"
         r"comunícame|pásame|dígame|avíseme|indíqueme|confírmeme|escríbame|hazme saber|"
         r"házmelo saber|déjame saber|hágame saber)\b",
         r"\bno (dudes|dude) en\b",
+        r"^(responde|responda|contesta|conteste|contéstame)\b",
     ),
     please=_c(r"\bpor favor,? (confirma|indica|especifica|aclara|envía|comparte|elige)\b"),
     need=_c(
@@ -210,6 +216,8 @@ _ES = Lexicon(
     ),
     wait=_c(
         r"\b(espero|quedo a la espera de|a la espera de|aguardo) (tu|su)\b",
+        r"\bquedo atent[oa] a (tu|su|tus|sus)\b",
+        r"\b(cuando|en cuanto|una vez que) me \w+(es|as)\b",
         r"\b(cuando|en cuanto|una vez que) (me )?(confirmes|confirme|apruebes|apruebe|"
         r"decidas|decida|respondas|responda|digas|diga)\b",
         r"\b(tu|su) (aprobación|confirmación|visto bueno|autorización)\b",
@@ -242,10 +250,12 @@ _FR = Lexicon(
     eager=_c(
         r"\b(avec plaisir|je me ferai un plaisir|volontiers)\b",
         r"\b(je reste|je suis|je demeure) à (votre|ta) (entière )?disposition\b",
+        r"\bje (peux|pourrais) (aussi|également)\b",
     ),
     respond=_c(
         r"\b(dites|dis|faites|fais|indiquez|envoyez|tenez|précisez)[- ](moi|nous)\b",
         r"\bn['’]hésitez pas\b|\bn['’]hésite pas\b",
+        r"^(répondez|réponds)\b",
         r"\bfaites[- ]moi savoir\b",
     ),
     please=_c(
@@ -294,11 +304,14 @@ _DE = Lexicon(
         r"\b(gerne|gern) (helfe|erstelle|mache|ergänze|übernehme)\b",
         r"\bhelfe (ich )?(Ihnen|dir) gerne\b",
         r"\bstehe (ich )?(Ihnen|dir|euch) (gerne |gern |jederzeit )*zur Verfügung\b",
+        r"\b(kann|könnte) ich (auch|außerdem|zusätzlich)\b",
+        r"\bich (kann|könnte) (auch|außerdem)\b",
     ),
     respond=_c(
         r"\b(lassen Sie|lass) (mich|uns) wissen\b",
         r"\b(sagen|geben|teilen|schreiben|schicken|senden|melden) Sie (mir|uns|Bescheid|sich)\b",
         r"\b(sag|gib|teil|schreib|schick|meld) (mir|uns|Bescheid|dich)\b",
+        r"^(antworten Sie|antworte)\b",
         r"\b(sagen|geben|gib|sag) (Sie )?(mir |uns )?(einfach |kurz )?Bescheid\b",
     ),
     please=_c(
@@ -338,12 +351,16 @@ _PT = Lexicon(
     offer=_c(
         r"\b(posso|poderia|eu poderia|também posso|fico feliz em|terei prazer em)\b", r"\b\w+rei\b"
     ),
-    eager=_c(r"\b(fico (feliz|à disposição)|com prazer|estou à disposição)\b"),
+    eager=_c(
+        r"\b(fico (feliz|à disposição)|com prazer|estou à disposição)\b",
+        r"\b(também posso|posso também|poderia também)\b",
+    ),
     respond=_c(
         r"\bme (avise|diga|informe|envie|mande|fale|conte|passe|responda)\b",
         r"\b(avise|diga|informe|envie|mande|conte)-me\b",
         r"\b(fique|fica) à vontade\b",
         r"\bé só (me )?(chamar|falar|avisar|pedir|mandar)\b",
+        r"^(responda|responde)\b",
         r"\bnão (hesite|hesites)\b",
     ),
     please=_c(r"\bpor favor,? (confirme|informe|envie|indique|escolha|especifique)\b"),
@@ -353,7 +370,8 @@ _PT = Lexicon(
         r"\btenho (algumas |umas |duas |três )?perguntas\b",
     ),
     wait=_c(
-        r"\b(aguardo|fico no aguardo d[ae]|espero) (a |o )?(sua|seu|tua|teu)\b",
+        r"\b(aguardo|fico no aguardo d[aeo]|espero) (a |o )?(sua|seu|tua|teu)\b",
+        r"\b(assim que|quando|depois que|logo que) (você )?me \w+r\b",
         r"\b(assim que|quando|depois que) (você )?(confirmar|aprovar|decidir|responder)\b",
         r"\b(sua|seu) (aprovação|confirmação|autorização|ok)\b",
     ),
@@ -372,19 +390,24 @@ _ZH = Lexicon(
         r"(如有|如需|若需|若有)(需要|要求)?",
     ),
     offer=_c(r"我(还|也)?(可以|能|会|将|再|来|就)"),
-    eager=_c(r"(乐意|很高兴)(为您|帮您|帮你|协助)"),
+    eager=_c(r"(乐意|很高兴)(为您|帮您|帮你|协助)", r"我(还|也)可以"),
     respond=_c(
         r"(告诉|告知|通知|联系)我",
         r"让我知道",
         r"请(您)?(告知|回复|确认|告诉)",
         r"随时(告诉|问|联系|找|提问)",
+        r"^回复",
     ),
     please=_c(r"请(您)?(提供|说明|明确)", r"请问"),
     need=_c(
         r"(我|还)需要(您|你)", r"需要(您|你)(提供|告诉|确认|说明)", r"我有(几个|一些|两个)?问题"
     ),
     wait=_c(
-        r"(确认|批准|同意|答复|回复)(之|以)?后我", r"等(待)?(您|你)的", r"(您|你)(确认|同意|批准)后"
+        r"(确认|批准|同意|答复|回复)(之|以)?后我",
+        r"等(待)?(您|你)的",
+        r"(您|你)(确认|同意|批准)后",
+        r"期待(您|你)的(回复|反馈|答复|消息)",
+        r"(您|你)\S{0,10}(后|之后)，?我(就|再|会)",
     ),
     ask_question=_c(r"(您|你)(能否|可否|能不能|可以)"),
     polite_question=_c(r"[吗呢么][？?]\s*$"),
@@ -417,7 +440,11 @@ _JA = Lexicon(
         r"(お客様|ご|お)\S{0,12}が必要です",
         r"(いくつか|何点か|確認したい)(質問|点)が(あります|ございます)",
     ),
-    wait=_c(r"(ご承認|ご確認|ご返信|ご連絡|お返事)(いただければ|いただけ次第|をお待ち|次第)"),
+    wait=_c(
+        r"(ご承認|ご確認|ご返信|ご連絡|お返事)(いただければ|いただけ次第|をお待ち|次第)",
+        r"(お送り|ご送付|ご提供|お知らせ|ご連絡|ご返信|ご承認|ご確認|ご共有)"
+        r"いただ(けれ|き次第|け次第)",
+    ),
     ask_question=_c(r"(いただけますか|いただけませんか|くださいますか)"),
     polite_question=_c(r"(ますか|ですか|でしょうか|ませんか)[？?]\s*$"),
 )
