@@ -34,6 +34,12 @@ _QUESTION_LEAD = re.compile(
     r"welche[rsn]?|qual|quais)\b",
     re.IGNORECASE,
 )
+# A closing yes/no question about the answer itself ("Would a PDF be more useful?", "Is this
+# what you needed?") asks for the reader's verdict.
+_YES_NO_TO_READER = re.compile(
+    r"[*_\s]*(would|should|shall)\b|[*_\s]*(does|do|is|are|was|will) (this|that|these|those|it)\b",
+    re.IGNORECASE,
+)
 _WRITER_EN = re.compile(r"\b(I|me|my)\b|\b[Ss]hould we\b")
 _WORDS = re.compile(r"\w+")
 _CJK = re.compile(r"[\u3040-\u30ff\u4e00-\u9fff]")
@@ -98,7 +104,7 @@ def _closing(s: Sentence, lex: Lexicon, lang: str, answered: bool) -> str | None
     if lex.polite_question is not None and lex.polite_question.search(clause):
         if lang == "ja" or re.search(r"[我您你]", clause):
             return "ends with a question to the reader"
-    if _short(clause):
+    if _short(clause) or (lang == "en" and _YES_NO_TO_READER.match(clause)):
         return "ends with a question to the reader"
     return None
 

@@ -114,6 +114,7 @@ _EN = Lexicon(
         r"expand|add|make|prepare|draft|answer|explain|put)\b",
         r"\b(i'm|i am) here (to help|if you need)\b",
         r"\b(i'm|i am|i remain) (available|at your disposal)\b",
+        r"\b(i'm|i am) (always )?(here|around)[.!]?$",
         r"\b(i|we) (can|could) also\b",
         r"\bnext,? (i|we) (can|could)\b",
     ),
@@ -131,6 +132,7 @@ _EN = Lexicon(
         r"come back|drop)\b",
         r"\bdon'?t hesitate to\b",
         r"\bkeep me posted\b",
+        r"^let'?s (discuss|talk|schedule|chat|set up a call|connect|go over|sync)\b",
     ),
     please=_c(
         r"\b(please|kindly|just) (confirm|clarify|specify|provide|share|send|advise|"
@@ -182,6 +184,7 @@ _ES = Lexicon(
     ),
     offer_question=_c(
         r"\b(quieres|quiere|desea|deseas|prefieres|prefiere|te gustaría|le gustaría) que\b",
+        r"¿\s*(seguimos|continuamos|procedemos|avanzamos|empezamos|lo hacemos)\b",
         r"¿\s*(te |le |lo |la |los |las )?(procedo|continúo|sigo|envío|preparo|hago|"
         r"empiezo|agrego|añado|genero|paso|avanzo|ejecuto)\b",
     ),
@@ -235,6 +238,7 @@ _FR = Lexicon(
         r"\b(dois|puis)[- ]je\b",
         r"\bfaut[- ]il que je\b",
         r"\bje (continue|poursuis|lance|procède|passe)\s*\?",
+        r"\bon (continue|y va|passe à la suite|poursuit)\b.*\?",
     ),
     wish=_c(
         r"\bsi (vous|tu) (le )?(souhaitez|voulez|préférez|désirez|le souhaitez|veux|"
@@ -340,6 +344,7 @@ _PT = Lexicon(
     ),
     offer_question=_c(
         r"\b(quer|deseja|prefere|gostaria) que eu\b",
+        r"\bvamos (seguir|continuar|prosseguir|começar)\b.*\?",
         r"\b(posso|devo) (prosseguir|continuar|seguir|enviar|começar|avançar|fazer|publicar|"
         r"aplicar|executar|excluir|apagar)\b",
     ),
@@ -383,7 +388,11 @@ _PT = Lexicon(
 
 _ZH = Lexicon(
     reader=_c(r"(您|你)"),
-    offer_question=_c(r"(要|需要|要不要|是否需要|想让|希望)我(?!们)", r"我(是否)?(应该|要不要)"),
+    offer_question=_c(
+        r"(要|需要|要不要|是否需要|想让|希望)我(?!们)",
+        r"我(是否)?(应该|要不要)",
+        r"我们(继续|开始|接着)[^。！]*[吗呢][？?]",
+    ),
     wish=_c(
         r"(如果|若|假如|要是)(您|你)?(需要|希望|想|愿意|有需要|感兴趣)",
         r"(需要|有需要)的话",
@@ -418,7 +427,7 @@ _JA = Lexicon(
     # (ご希望, お客様, なさる) mark the reader.
     reader=_c(r"(あなた|お客様|ご希望|ご要望|ご指定|なさい|ご都合|ご意向|お好み|貴社)"),
     offer_question=_c(
-        r"(しましょうか|いたしましょうか|致しましょうか|よろしいでしょうか|"
+        r"(ましょうか|よろしいでしょうか|"
         r"よろしいですか|いかがでしょうか|いかがですか)"
     ),
     wish=_c(

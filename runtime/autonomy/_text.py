@@ -9,9 +9,11 @@ quotations in any script's quote marks, block quotes. Lines then get a role:
 * ``list``: bulleted or numbered items (questions the task asked for, options, quizzes)
 * ``label``: ``Q:``/``A:``, ``English:``, speaker lines of a dialogue, translations
 * ``heading``: a Markdown heading followed by more text (a title answered below it)
-* ``letter``: an email or letter the answer drafts, from its salutation ("Hi Sam,",
-  "Sehr geehrte Frau Li,", "尊敬的…") to its sign-off ("Best regards,", "Cordialement,") and
-  the name under it: what it asks, it asks its addressee, not the reader
+* ``draft``: a text the answer drafts for someone else: an email or letter from its
+  salutation ("Hi Sam,", "Sehr geehrte Frau Li,", "尊敬的…") to its sign-off ("Best regards,",
+  "Cordialement,") and the name under it, or the paragraph after a lead-in that names a
+  draft ("Here's a message you can send:", "Plantilla de respuesta:", "返信文面："). What it
+  asks, it asks its addressee, not the reader
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from typing import Literal
 
 __all__ = ["Sentence", "detect_language", "mask", "mask_blocks", "mask_line", "sentences"]
 
-Role = Literal["prose", "list", "label", "heading", "letter"]
+Role = Literal["prose", "list", "label", "heading", "draft"]
 
 _THINK = re.compile(r"<think>.*?(</think>|$)", re.DOTALL | re.IGNORECASE)
 _FENCE = re.compile(r"(```|~~~).*?(\1|$)", re.DOTALL)
@@ -73,6 +75,31 @@ _SIGN_OFF = re.compile(
     r"|^\s*(此致|祝好|顺祝|谢谢)|^\s*(よろしくお願い|敬具)",
     re.IGNORECASE,
 )
+
+
+_ARTIFACT = re.compile(
+    r"(message|e-?mail|reply|response|template|draft|script|text|post|tweet|letter|"
+    r"example|sample|wording|mensaje|correo|plantilla|borrador|respuesta|courriel|modèle|"
+    r"brouillon|réponse|nachricht|vorlage|entwurf|antwort|mensagem|modelo|rascunho|resposta|"
+    r"消息|邮件|模板|草稿|回复|短信|メッセージ|メール|テンプレート|下書き|返信|文面|例文)",
+    re.IGNORECASE,
+)
+
+
+def _presented(lines: list[str], filled: list[int]) -> set[int]:
+    """The paragraph after a lead-in line that ends with a colon and names a draft."""
+    out: set[int] = set()
+    for pos, i in enumerate(filled):
+        lead = lines[i].strip(" *_#\t")
+        if not lead.endswith((":", "：")) or not _ARTIFACT.search(lead):
+            continue
+        if _LIST_ITEM.match(lines[i]) or pos + 1 >= len(filled):
+            continue
+        j = filled[pos + 1]
+        while j < len(lines) and lines[j].strip():
+            out.add(j)
+            j += 1
+    return out
 
 
 def _letters(lines: list[str], filled: list[int]) -> set[int]:
@@ -239,7 +266,7 @@ def sentences(masked: str, window: tuple[int, int] | None = None) -> list[Senten
         starts.append(offset)
         offset += len(raw) + 1
     labelled = _material_labels(lines, filled, keep)
-    letters = _letters(lines, filled)
+    drafts = _letters(lines, filled) | _presented(lines, filled)
     last_content = max((i for i in filled if lines[i].strip(" x\t")), default=-1)
     out: list[Sentence] = []
     paragraph = 0
@@ -253,8 +280,8 @@ def sentences(masked: str, window: tuple[int, int] | None = None) -> list[Senten
             continue
         start = starts[i]
         role: Role = "prose"
-        if i in letters:
-            role = "letter"
+        if i in drafts:
+            role = "draft"
         elif i < last_content and _HEADING.match(raw):
             role = "heading"
         elif _LIST_ITEM.match(raw):
