@@ -5,6 +5,7 @@
 * ``PRESENTER_INSTRUCTIONS``: appended to the task and the team's answers for the presenter.
 * ``REPROMPT``: the one repair turn when the autonomy guard finds the final answer asking.
 * ``BALLOT_INSTRUCTIONS``: how a team member votes (``{count}`` is the number of answers).
+* ``JUDGE_INSTRUCTIONS``: the model's second opinion on a borderline answer (constrained JSON).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ __all__ = [
     "AUTONOMY_RULES",
     "BALLOT_INSTRUCTIONS",
     "DEFAULT_SYSTEM_PROMPT",
+    "JUDGE_INSTRUCTIONS",
     "PRESENTER_INSTRUCTIONS",
     "REPROMPT",
 ]
@@ -52,4 +54,14 @@ BALLOT_INSTRUCTIONS = (
     "Pick the answer that is most correct and complete for the task. An answer that asks "
     "the user something instead of finishing the task is incomplete. Reply with JSON only: "
     '{{"best": <answer number 1-{count}>, "reason": "<one sentence>"}}'
+)
+
+JUDGE_INSTRUCTIONS = (
+    "You check the final answer of an automated task. Nobody will read it in time to reply. "
+    "Decide whether the answer, speaking in its own voice to its reader, asks for anything "
+    "(clarification, confirmation, permission, a choice, missing data), offers further "
+    "work, or waits for a reply. Questions that are content are not asking: quoted or "
+    "translated text, drafts written for someone else, FAQ entries with their answers, quiz "
+    "or survey questions, rhetorical questions, headings, code. Reply with JSON only: "
+    '{"asks_user": true or false, "quote": "<the asking sentence, copied exactly, or empty>"}'
 )

@@ -57,6 +57,7 @@ async def run_task(
     on_phase: Callable[[str], None] | None = None,
     client_options: dict[str, Any] | None = None,
     autonomy_guard: bool = True,
+    autonomy_judge: bool = False,
 ) -> TaskOutcome:
     """Run ``task`` with ``agents`` agents over ``models`` (assigned round-robin) and the
     tool servers ``servers`` (started in parallel, stopped on the way out).
@@ -65,7 +66,8 @@ async def run_task(
     agent's final answer goes through the autonomy guard (``autonomy_guard``): when it asks
     the reader anything, one repair turn continues the agent's conversation and the better
     answer is kept (see ``runtime.autonomy``). Raises ``AgentError`` (e.g.
-    ``MaxStepsExceeded``), ``LLMError`` or ``ToolError``.
+    ``MaxStepsExceeded``), ``LLMError`` or ``ToolError``. ``autonomy_judge`` asks the
+    agent's own endpoint for a second opinion on borderline answers.
     """
     from runtime.client import ChatClient
     from runtime.models import pick_endpoint
@@ -130,7 +132,7 @@ async def run_task(
                     tools=result.tools,
                 )
             phase("checking the answer (autonomy guard)")
-            guard, repair = await guard_agent_answer(agent, result)
+            guard, repair = await guard_agent_answer(agent, result, judge=autonomy_judge)
             usage = result.usage + repair.usage if repair is not None else result.usage
             return TaskOutcome(
                 answer=guard.text,
@@ -167,17 +169,18 @@ async def run_task(
 
 
 async def guard_agent_answer(
-    agent: Agent, result: AgentResult
+    agent: Agent, result: AgentResult, *, judge: bool = False
 ) -> tuple[GuardOutcome, AgentResult | None]:
     """Run the autonomy guard on ``result``'s final answer; a repair turn continues the
     agent's own conversation with the repair instruction as the next user message.
 
+    ``judge`` asks the agent's own endpoint for a constrained verdict on borderline answers.
     Returns the guard's outcome and the repair turn's result (None when none ran; a turn
     that failed at the step cap is returned for its usage, recorded in the outcome as a
     repair error, and the first answer is kept).
     """
     from runtime.agent import MaxStepsExceeded
-    from runtime.autonomy import guard_final_answer
+    from runtime.autonomy import guard_final_answer, model_judge
 
     repaired: list[AgentResult] = []
 
@@ -191,5 +194,6 @@ async def guard_agent_answer(
         repaired.append(second)
         return second.final_text
 
-    outcome = await guard_final_answer(result.final_text, repair)
+    verdict = model_judge(agent.client) if judge else None
+    outcome = await guard_final_answer(result.final_text, repair, judge=verdict)
     return outcome, (repaired[0] if repaired else None)

@@ -60,6 +60,9 @@ class Finding:
     end: int
     reason: str
     quote: str
+    # False for the weaker signals that count only in the closing part (a closing question,
+    # "please choose", an unconditioned offer): where a model's second opinion may overrule.
+    strong: bool = True
 
     def describe(self) -> str:
         return f"{self.reason}: {self.quote!r}"
@@ -111,10 +114,21 @@ def _closing(s: Sentence, lex: Lexicon, lang: str, answered: bool) -> str | None
 
 def find_asking(text: str) -> list[Finding]:
     """Every sentence of ``text`` that asks the reader for input or offers more."""
+    return _scan(text)[0]
+
+
+def open_question(text: str) -> str | None:
+    """The closing question of ``text`` when nothing answers it and the detector let it
+    pass (it reads as rhetorical): a borderline case for a second opinion."""
+    found, last = _scan(text)
+    return last if not found else None
+
+
+def _scan(text: str) -> tuple[list[Finding], str | None]:
     sents = sentences(mask_blocks(text or ""), window=_LINES)
     prose = [s for s in sents if s.role == "prose"]
     if not prose:
-        return []
+        return [], None
     window = {id(s) for s in prose[:_HEAD] + prose[-_TAIL:]}
     langs = detect_language(" ".join(s.text for s in prose if id(s) in window))
     lexes = [(lang, LEXICONS[lang]) for lang in langs]
@@ -149,6 +163,7 @@ def find_asking(text: str) -> list[Finding]:
         if s.role != "prose" or (i not in touched and id(s) not in closing):
             continue
         reason = None
+        strong = True
         # A question on a line of its own with a statement after it is a heading or an FAQ
         # entry ("Can I cancel? Yes, ..."), even when it reads like an offer.
         faq = s.is_question and answered_after[i] and s.whole_line
@@ -156,12 +171,18 @@ def find_asking(text: str) -> list[Finding]:
             reason = None if faq or i not in touched else _anywhere(s.text, lex, s.is_question)
             if reason is None and id(s) in closing:
                 reason = _closing(s, lex, lang, answered_after[i])
+                strong = reason is None
             if reason:
                 break
         if reason:
             quote = text[s.start : s.end]
-            found.append(Finding(start=s.start, end=s.end, reason=reason, quote=quote[:120]))
-    return found
+            found.append(
+                Finding(start=s.start, end=s.end, reason=reason, quote=quote[:120], strong=strong)
+            )
+    last = prose[-1]
+    last_index = next(i for i, s in enumerate(sents) if s is last)
+    unanswered = last.is_question and not answered_after[last_index]
+    return found, (text[last.start : last.end] if unanswered else None)
 
 
 def asks_user(text: str) -> str | None:

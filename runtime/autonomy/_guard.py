@@ -20,7 +20,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from typing import Literal
 
-from runtime.autonomy._detect import find_asking, strip_asking
+from runtime.autonomy._detect import find_asking, open_question, strip_asking
+from runtime.autonomy._judge import Judge
 from runtime.prompts import REPROMPT
 
 __all__ = ["GuardOutcome", "Kept", "guard_final_answer"]
@@ -40,6 +41,7 @@ class GuardOutcome:
     kept: Kept = "original"
     why: str = ""
     repair_error: str | None = None  # the repair turn failed (the first answer is kept)
+    judge: dict[str, object] | None = None  # the model's verdict, when one was asked
 
     def to_json(self) -> dict[str, object]:
         return {
@@ -50,6 +52,7 @@ class GuardOutcome:
             "kept": self.kept,
             "why": self.why,
             "repair_error": self.repair_error,
+            "judge": self.judge,
         }
 
     def summary(self) -> str:
@@ -66,17 +69,45 @@ def _left(text: str) -> int:
 
 
 async def guard_final_answer(
-    text: str, repair: Callable[[str], Awaitable[str]] | None
+    text: str,
+    repair: Callable[[str], Awaitable[str]] | None,
+    *,
+    judge: Judge | None = None,
 ) -> GuardOutcome:
     """Check ``text``; when it asks the reader, run one ``repair`` turn and keep the better.
 
     ``repair`` may raise; the error is recorded and the first answer is kept (trimmed when
     that leaves a standalone answer), since the run already has an answer to deliver.
+    ``judge`` (optional, see ``model_judge``) settles the borderline cases of the first
+    answer: a finding made only of weak closing signals, or a closing question the detector
+    let pass. An unusable verdict leaves the offline one standing.
     """
     first = find_asking(text)
+    verdict = None
+    if judge is not None and first and not any(f.strong for f in first):
+        verdict = await judge(text)
+        if verdict is not None and not verdict.asks_user:
+            return GuardOutcome(
+                text=text, fired=False, judge=verdict.to_json(),
+                why=f"borderline ({first[0].describe()}); the model's verdict: it asks nothing",
+            )  # fmt: skip
+    elif judge is not None and not first and open_question(text) is not None:
+        verdict = await judge(text)
+        if verdict is not None and verdict.asks_user:
+            matched = f"the model's verdict on a closing question: {verdict.quote!r}"
+            outcome = await _repair(text, matched, repair)
+            return replace(outcome, judge=verdict.to_json())
     if not first:
-        return GuardOutcome(text=text, fired=False, why="the answer asks nothing")
-    matched = first[0].describe()
+        judged = verdict.to_json() if verdict is not None else None
+        return GuardOutcome(text=text, fired=False, why="the answer asks nothing", judge=judged)
+    outcome = await _repair(text, first[0].describe(), repair)
+    return replace(outcome, judge=verdict.to_json()) if verdict is not None else outcome
+
+
+async def _repair(
+    text: str, matched: str, repair: Callable[[str], Awaitable[str]] | None
+) -> GuardOutcome:
+    """The guard fired on ``text``: one repair turn, then the keep-the-better rule."""
     if repair is None:
         return _fallback(text, matched, why="no repair turn possible")
     try:
@@ -98,7 +129,7 @@ async def guard_final_answer(
             base, text=trimmed, kept="repaired-trimmed",
             why="the repaired answer still asked; kept without its asking sentences",
         )  # fmt: skip
-    if (trimmed := strip_asking(text)) is not None:
+    if (trimmed := strip_asking(text)) is not None and trimmed != text:
         return replace(
             base, text=trimmed, kept="original-trimmed",
             why="the repaired answer still asked; the first answer without its asking "
@@ -116,7 +147,7 @@ async def guard_final_answer(
 
 def _fallback(text: str, matched: str, *, why: str) -> GuardOutcome:
     trimmed = strip_asking(text)
-    if trimmed is not None:
+    if trimmed is not None and trimmed != text:  # equal: only the judge saw the question
         return GuardOutcome(
             text=trimmed, fired=True, matched=matched, kept="original-trimmed",
             why=f"{why}; the answer without its asking sentences stands alone",

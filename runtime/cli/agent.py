@@ -76,6 +76,12 @@ def agent_command(
     json_out: bool = typer.Option(
         False, "--json", help="Print the answer, steps, votes and usage as JSON."
     ),
+    judge: bool = typer.Option(
+        False,
+        "--judge",
+        help="Ask the model for a second opinion (a constrained JSON verdict) when the "
+        "autonomy guard's offline check of a single agent's answer is borderline.",
+    ),
 ) -> None:
     import asyncio
 
@@ -85,6 +91,12 @@ def agent_command(
     from runtime.runner import run_task
     from runtime.tools import ToolFilter
 
+    if judge and (agents or len(model)) > 1:
+        # The team's presenter has its own guard (runtime/team.py); a flag that would be
+        # silently ignored there is refused instead.
+        raise typer.BadParameter(
+            "--judge applies to a single agent's answer, not to a team", param_hint="--judge"
+        )
     settings = Settings.from_env()
     targets = [resolve_target(m, settings=settings) for m in model]
     servers = []
@@ -105,6 +117,7 @@ def agent_command(
                 tool_timeout=tool_timeout,
                 log_dir=settings.state_dir / "tool-logs",
                 on_phase=phase,
+                autonomy_judge=judge,
             )
         )
     if json_out:

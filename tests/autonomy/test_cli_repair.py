@@ -64,6 +64,7 @@ def test_a_clean_answer_costs_no_extra_turn(capsys):
         "kept": "original",
         "why": "the answer asks nothing",
         "repair_error": None,
+        "judge": None,
     }
 
 
