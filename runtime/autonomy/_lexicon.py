@@ -461,3 +461,8 @@ _JA = Lexicon(
 LEXICONS: dict[str, Lexicon] = {
     "en": _EN, "es": _ES, "fr": _FR, "de": _DE, "pt": _PT, "zh": _ZH, "ja": _JA,
 }  # fmt: skip
+
+# Compile the prefilters now, with the rest of the patterns, so that the first answer checked
+# does not pay for it.
+for _lexicon in LEXICONS.values():
+    _ = _lexicon.prefilter
