@@ -209,7 +209,7 @@ def _compare(lock: PackageLock, package: Package, directory: Path) -> list[str]:
         try:
             manifest = json.loads((directory / "manifest.json").read_text(encoding="utf-8"))
         except (OSError, ValueError):
-            return ["its bundle's manifest.json is missing (run `mgx tool sync --repair`)"]
+            return ["its bundle's manifest.json is missing"]
         return _diff(inv, _invocation(manifest, package))
     if kind == "oci":
         return _diff(inv, _oci(lock, package))
@@ -301,7 +301,7 @@ def _pypi(inv: Invocation, expected: Invocation, directory: Path, lock: PackageL
     bin_prefix = "{tool_dir}/" + f"{VENV}/bin/"
     dist = _dist_info(directory / VENV, canonical(lock.identifier), lock.version)
     if dist is None:
-        return [f"{lock.identifier} {lock.version} is not installed (run `mgx tool sync --repair`)"]
+        return [f"{lock.identifier} {lock.version} is not installed"]
     scripts = _console_scripts(dist)
     commands = {bin_prefix + s: expected.args for s in scripts}
     if inv.command == bin_prefix + "python" and inv.args and inv.args[0][:1] == ("-m",):
@@ -368,7 +368,7 @@ def _npm(inv: Invocation, expected: Invocation, directory: Path, lock: PackageLo
             (directory / "node_modules" / lock.identifier / "package.json").read_text("utf-8")
         )
     except (OSError, ValueError):
-        return [f"{lock.identifier} is not installed (run `mgx tool sync --repair`)"]
+        return [f"{lock.identifier} is not installed"]
     bins = meta.get("bin") if isinstance(meta, dict) else None
     if isinstance(bins, str):
         names = [lock.identifier.rsplit("/", 1)[-1]]

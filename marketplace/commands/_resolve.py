@@ -264,7 +264,7 @@ def install_tools(
         if tool.package.registry_type == "remote":
             continue
         if is_installed(settings, tool.package):
-            if not _damaged(settings, tool, repair=repair):
+            if not damaged(settings, tool, repair=repair):
                 continue
             from marketplace.installers import uninstall
 
@@ -276,7 +276,7 @@ def install_tools(
     return installed
 
 
-def _damaged(settings: Settings, tool: LockedTool, *, repair: bool) -> bool:
+def damaged(settings: Settings, tool: LockedTool, *, repair: bool) -> bool:
     """Whether an installed tool's files drifted (a quick stat check; ``verify`` hashes).
 
     Without ``repair`` a damaged install is an ``InstallError`` whose advice repairs it.

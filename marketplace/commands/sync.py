@@ -15,6 +15,7 @@ from marketplace.commands._resolve import (
     Progress,
     _quiet,
     apply_pins,
+    damaged,
     ensure_sources,
     install_tools,
     open_catalog,
@@ -154,40 +155,44 @@ def _installed(project: Project, tools: object) -> list[str]:
 
 def _untrusted(project: Project, tool: LockedTool) -> bool:
     """Whether the lock entry fails the invocation rule (then it is re-resolved)."""
-    from marketplace.installers import is_installed
+    from marketplace.installers import is_installed, tool_dir
+    from marketplace.installers._files import quick_drift
     from marketplace.invocation import invocation_problems, load_server_json, package_problems
 
     server = load_server_json(project.settings, tool.server_json) if tool.server_json else None
     if server is None or package_problems(tool, server):
         return True
-    if tool.package.registry_type == "remote" or is_installed(project.settings, tool.package):
+    if tool.package.registry_type == "remote":
+        return bool(invocation_problems(project.settings, tool))
+    if is_installed(project.settings, tool.package):
+        if quick_drift(tool_dir(project.settings, tool.package)):
+            return False  # a damaged install: refused (or repaired) by install_tools
         return bool(invocation_problems(project.settings, tool))
     return False  # checked once installed
 
 
-def _check_before_install(project: Project, lock: Lockfile) -> None:
-    """Refuse a lock that fails the invocation rule before installing anything.
+def _check_before_install(project: Project, lock: Lockfile, *, repair: bool) -> None:
+    """Refuse a lock that fails the invocation rule, or a damaged install, before installing
+    anything.
 
-    A tool not installed yet can only be checked against its server.json here (its package's
-    own files come with the install); it is checked in full right after.
+    A tool not installed yet (or about to be repaired) can only be checked against its
+    server.json here (its package's own files come with the install); it is checked in full
+    right after.
     """
     from marketplace.installers import is_installed
-    from marketplace.invocation import (
-        InvocationError,
-        check_invocation,
-        load_server_json,
-        package_problems,
-    )
+    from marketplace.invocation import check_invocation, load_server_json, package_problems
 
     for tool in lock.tools.values():
-        if tool.package.registry_type == "remote" or is_installed(project.settings, tool.package):
+        kind = tool.package.registry_type
+        if kind == "remote" or (
+            is_installed(project.settings, tool.package)
+            and not damaged(project.settings, tool, repair=repair)
+        ):
             check_invocation(project.settings, tool)
             continue
         server = load_server_json(project.settings, tool.server_json)
-        problems = package_problems(tool, server) if server is not None else []
-        if problems or server is None:
+        if server is None or package_problems(tool, server):
             check_invocation(project.settings, tool)  # raises, naming the first problem
-            raise InvocationError(f"{tool.name}: refusing the lock: {problems[0]}")
 
 
 def _frozen(project: Project, progress: Progress, *, repair: bool = False) -> SyncResult:
@@ -205,7 +210,7 @@ def _frozen(project: Project, progress: Progress, *, repair: bool = False) -> Sy
                 "sync` without --frozen to update the lock"
             )
         ensure_sources(project, lock.tools.values(), progress=progress)
-        _check_before_install(project, lock)
+        _check_before_install(project, lock, repair=repair)
         before = _installed(project, lock.tools.values())
         installed = install_tools(project, lock.tools.values(), progress=progress, repair=repair)
         for tool in lock.tools.values():

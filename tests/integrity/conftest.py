@@ -17,16 +17,15 @@ import pytest
 
 from marketplace.project import find_project
 from marketplace.settings import Settings
-from tests.lock.conftest import (  # noqa: F401 - fixtures re-exported for this area
-    World,
-    echo_world,
-    project_dir,
-    python_on_path,
-    run_mgx,
-    server_doc,
-    settings,
-    world,
-)
+from tests.lock import conftest as lock_area
+from tests.lock.conftest import World, run_mgx, server_doc
+
+# The lock area's fixtures, shared with this area (pytest finds fixtures by module attribute).
+settings = lock_area.settings
+python_on_path = lock_area.python_on_path
+world = lock_area.world
+echo_world = lock_area.echo_world
+project_dir = lock_area.project_dir
 
 HERE = Path(__file__).resolve().parent
 DESC_SERVER = HERE / "desc_server.py"
