@@ -99,16 +99,28 @@ def load_server_json(settings: Settings, digest: str) -> ServerVersion | None:
     hexdigest = digest.removeprefix("sha256:")
     if not re.fullmatch(r"[0-9a-f]{64}", hexdigest):
         return None
+    path = _docs(settings) / f"{hexdigest}.json"
     try:
-        raw = json.loads((_docs(settings) / f"{hexdigest}.json").read_bytes())
+        with open(path, "rb") as fh:
+            st = os.fstat(fh.fileno())
+            key = (str(path), st.st_mtime_ns, st.st_size, st.st_ino)
+            if key in _PARSED:  # one process checks a tool several times (sync: before, after)
+                return _PARSED[key]
+            raw = json.loads(fh.read())
     except (OSError, ValueError):
         return None
     if not isinstance(raw, dict) or server_json_digest(raw) != digest:
         return None  # damaged or edited on disk: treated as absent
     try:
-        return parse_server(raw, max_description=None)
+        server = parse_server(raw, max_description=None)
     except ServerJsonError:
         return None
+    _PARSED[key] = server
+    return server
+
+
+# Parsed documents by (path, mtime, size, inode): a file changed on disk is read again.
+_PARSED: dict[tuple[str, int, int, int], ServerVersion] = {}
 
 
 # --- the rule -------------------------------------------------------------------------------

@@ -181,7 +181,7 @@ def list_(
                 r.spec,
                 f"{r.package_type} {r.identifier} {r.package_version}".strip() or "-",
                 r.transport or "-",
-                ("installed" if r.installed else "not installed") if r.version else "not locked",
+                _state(r),
                 ", ".join(r.toolsets) or "-",
             ]
             for r in rows
@@ -189,6 +189,14 @@ def list_(
         no_wrap=("NAME", "VERSION", "SPEC", "STATE"),
         one_line=("PACKAGE",),
     )
+
+
+def _state(row: Any) -> str:
+    if not row.version:
+        return "not locked"
+    if row.damaged:
+        return "damaged (mgx tool sync --repair)"
+    return "installed" if row.installed else "not installed"
 
 
 def outdated(

@@ -213,8 +213,8 @@ def _frozen(project: Project, progress: Progress, *, repair: bool = False) -> Sy
         _check_before_install(project, lock, repair=repair)
         before = _installed(project, lock.tools.values())
         installed = install_tools(project, lock.tools.values(), progress=progress, repair=repair)
-        for tool in lock.tools.values():
-            check_invocation(project.settings, tool)
+        for name in installed:  # the others passed the full check before
+            check_invocation(project.settings, lock.tools[name])
         crash_point("installed")
         deleted = settle(project, lock)
     return SyncResult(installed=installed, present=sorted(before), deleted=deleted)

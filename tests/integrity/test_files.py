@@ -51,6 +51,9 @@ def test_verify_finds_each_drift_and_sync_repair_restores_the_install(
     text = run_mgx("tool", "verify", "echo", cwd=project_dir)
     assert text.returncode == 1 and "fix: `mgx tool sync --repair`" in text.stdout
 
+    listed = json.loads(run_mgx("tool", "list", "--json", cwd=project_dir).stdout)
+    assert [(r["installed"], r["damaged"]) for r in listed] == [(True, True)]
+
     # sync (the fast path too) notices instead of saying "already present".
     for argv in (("tool", "sync", "--frozen"), ("tool", "sync")):
         refused = run_mgx(*argv, cwd=project_dir)
