@@ -21,6 +21,7 @@ from marketplace._process import ServerExited, listening_process
 from marketplace.errors import InstallError
 from marketplace.installers._io import tail
 from marketplace.installers._model import LaunchSpec
+from marketplace.tool_pins import ToolPins, pins_for
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -31,6 +32,10 @@ class CheckResult:
     server_name: str
     server_version: str
     seconds: float = 0.0
+    # What the model would see, for pinning (see marketplace.tool_pins): the digests and the
+    # canonical descriptions they were computed from.
+    pins: ToolPins | None = None
+    descriptions: tuple[dict[str, Any], ...] = ()
 
 
 def check_server(launch: LaunchSpec, *, timeout: float = 30) -> CheckResult:
@@ -63,7 +68,10 @@ async def acheck_server(launch: LaunchSpec, *, timeout: float = 30) -> CheckResu
             raise InstallError(
                 f"{label} failed to start: {_describe(exc)}{_stderr_hint(errlog)}"
             ) from exc
+    pins, canon = pins_for(tools)
     return CheckResult(
+        pins=pins,
+        descriptions=tuple(canon),
         tools=sorted(t.name for t in tools),
         server_name=getattr(info, "name", "") or "",
         server_version=getattr(info, "version", "") or "",

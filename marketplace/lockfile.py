@@ -17,6 +17,7 @@ from typing import Any
 from marketplace.errors import LockError
 from marketplace.installers._model import PackageLock
 from marketplace.manifest import Manifest
+from marketplace.tool_pins import ToolPins
 
 __all__ = [
     "FORMAT_VERSION",
@@ -56,6 +57,11 @@ class LockedTool:
     args: Mapping[str, str] = field(default_factory=dict)
     published_at: str = ""
     verification: Mapping[str, Any] = field(default_factory=lambda: dict(UNVERIFIED))
+    # Integrity (docs/security.md): the digest of the server.json the invocation was derived
+    # from, whether tool descriptions are pinned, and the pins recorded at the last check.
+    server_json: str = ""
+    pin_tools: bool = True
+    tool_pins: ToolPins | None = None
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -75,8 +81,14 @@ class LockedTool:
             out["env"] = {k: self.env[k] for k in sorted(self.env)}
         if self.args:
             out["args"] = {k: self.args[k] for k in sorted(self.args)}
+        if self.server_json:
+            out["server_json"] = self.server_json
+        if not self.pin_tools:
+            out["pin_tools"] = False
         out["package"] = self.package.to_dict()
         out["verification"] = _sorted(self.verification) or dict(UNVERIFIED)
+        if self.tool_pins is not None:
+            out["tool_pins"] = self.tool_pins.to_dict()
         return out
 
     @classmethod
@@ -111,6 +123,10 @@ class LockedTool:
             package = PackageLock.from_dict(d["package"])
         except LockError as exc:
             raise LockError(f"{LOCK_NAME}: {where}.{exc}") from exc
+        pin_tools = d.get("pin_tools", True)
+        if not isinstance(pin_tools, bool):
+            raise LockError(f"{LOCK_NAME}: {where}.pin_tools must be true or false")
+        pins = d.get("tool_pins")
         return cls(
             name=server,
             version=text("version"),
@@ -124,6 +140,11 @@ class LockedTool:
             published_at=text("published_at", ""),
             package=package,
             verification=dict(verification),
+            server_json=text("server_json", ""),
+            pin_tools=pin_tools,
+            tool_pins=None
+            if pins is None
+            else ToolPins.from_dict(pins, f"{LOCK_NAME}: {where}.tool_pins"),
         )
 
 
@@ -270,6 +291,8 @@ def unsatisfied(manifest: Manifest, lock: Lockfile | None) -> list[str]:
             problems.append(f"{name}: env bindings changed in mgx.toml")
         if dict(req.args) != dict(tool.args):
             problems.append(f"{name}: args changed in mgx.toml")
+        if req.pin_tools != tool.pin_tools:
+            problems.append(f"{name}: pin_tools changed in mgx.toml")
     for name in lock.tools:
         if name not in manifest.tools:
             problems.append(f"{name} is locked but no longer in mgx.toml")

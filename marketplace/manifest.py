@@ -56,7 +56,7 @@ _SERVER_NAME = re.compile(r"^[a-zA-Z0-9.-]+/[a-zA-Z0-9._-]+$")
 _TOOLSET_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 _REGISTRY_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
 _URL = re.compile(r"^https?://[^\s/?#]+(/[^\s?#]*)?$")
-_TOOL_KEYS = ("version", "type", "registry", "resolve", "env", "args")
+_TOOL_KEYS = ("version", "type", "registry", "resolve", "env", "args", "pin_tools")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -70,12 +70,13 @@ class ToolRequirement:
     resolve: str = "publish"
     env: Mapping[str, str] = field(default_factory=dict)
     args: Mapping[str, str] = field(default_factory=dict)
+    pin_tools: bool = True  # false: tool descriptions are not pinned (docs/security.md)
 
     @property
     def is_simple(self) -> bool:
         """Whether the entry can be written as a bare version string."""
         return not (self.type or self.registry or self.env or self.args) and (
-            self.resolve == "publish"
+            self.resolve == "publish" and self.pin_tools
         )
 
 
@@ -197,6 +198,9 @@ def parse_requirement(
     resolve = _opt_str(entry, "resolve", at) or "publish"
     if resolve not in RESOLVE_MODES:
         raise ConfigError(f"{at}.resolve must be one of {', '.join(RESOLVE_MODES)}")
+    pin_tools = entry.get("pin_tools", True)
+    if not isinstance(pin_tools, bool):
+        raise ConfigError(f"{at}.pin_tools must be true or false")
     return ToolRequirement(
         name=name,
         version=_version(entry.get("version", "latest"), f"{at}.version", strict),
@@ -205,6 +209,7 @@ def parse_requirement(
         resolve=resolve,
         env=_env_bindings(entry.get("env", {}), f"{at}.env"),
         args=_args(entry.get("args", {}), f"{at}.args"),
+        pin_tools=pin_tools,
     )
 
 
@@ -405,6 +410,8 @@ def _requirement_items(req: ToolRequirement) -> dict[str, Any]:
         for name, value in req.args.items():
             args[name] = value
         out["args"] = args
+    if not req.pin_tools:
+        out["pin_tools"] = False
     return out
 
 

@@ -151,7 +151,9 @@ def launch_spec(
     from dataclasses import replace
 
     from marketplace.installers import resolve_invocation
+    from marketplace.invocation import check_invocation
 
+    check_invocation(project.settings, tool)  # the lock may not start another program
     spec = resolve_invocation(
         project.settings,
         tool.package,

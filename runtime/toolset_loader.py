@@ -3,9 +3,11 @@
 ``mgx.lock`` pins every tool (its ``PackageLock``, with the invocation) and names tool sets;
 the manifest's env bindings and argument values are copied into it. The marketplace turns one
 locked tool into a ``LaunchSpec`` (absolute argv, env values read from the environment now,
-transport, URL, headers), failing on a missing required value or an uninstalled tool before
-anything starts; this module maps those onto the runtime's ``ServerSpec`` and gives each tool
-the short name that prefixes its functions (``time__get_current_time``).
+transport, URL, headers), failing on a missing required value, an uninstalled tool or an
+invocation the lock cannot justify (``marketplace.invocation``) before anything starts; this
+module maps those onto the runtime's ``ServerSpec`` and gives each tool the short name that
+prefixes its functions (``time__get_current_time``) and its pinned tool descriptions, which
+the tool hub compares at every start.
 """
 
 from __future__ import annotations
@@ -38,12 +40,22 @@ def load_toolset(
     their own messages: unknown tool set, no lock, a tool not installed, a required env var
     unset. Nothing is started here.
     """
+    from dataclasses import replace
+
     from marketplace.project import find_project, launch_specs
+    from marketplace.tool_pins import pins_store
 
     project = find_project(project_dir, settings=settings)
     launches = launch_specs(project, toolset=toolset, environ=environ)
     names = short_names(list(launches))
-    return [server_spec(names[full], launch) for full, launch in launches.items()]
+    lock = project.lock()
+    store = pins_store(project.settings)
+    specs = []
+    for full, launch in launches.items():
+        pins = lock.tools[full].tool_pins if lock.tools[full].pin_tools else None
+        spec = server_spec(names[full], launch)
+        specs.append(replace(spec, tool_pins=pins, pins_store=store, lock_name=full))
+    return specs
 
 
 def short_names(full_names: list[str]) -> dict[str, str]:

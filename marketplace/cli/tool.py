@@ -8,4 +8,5 @@ from marketplace.cli import tool_find, tool_manage
 
 app = typer.Typer(help="Find, install and manage MCP servers (tools).", no_args_is_help=True)
 tool_find.register(app)  # search, info
-tool_manage.register(app)  # install, remove, list, outdated, update, sync, check, export
+tool_manage.register(app)  # install, remove, list, outdated, update, sync, check, export,
+# verify, trust

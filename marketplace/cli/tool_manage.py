@@ -1,4 +1,4 @@
-"""`mgx tool install | remove | list | outdated | update | sync | check | export`.
+"""`mgx tool install | remove | list | outdated | update | sync | check | export | verify | trust`.
 
 Each command finds the project, calls one function of ``marketplace.commands`` and renders its
 result (a table or ``--json`` on stdout, notes and progress on stderr).
@@ -181,7 +181,7 @@ def list_(
                 r.spec,
                 f"{r.package_type} {r.identifier} {r.package_version}".strip() or "-",
                 r.transport or "-",
-                ("installed" if r.installed else "not installed") if r.version else "not locked",
+                _state(r),
                 ", ".join(r.toolsets) or "-",
             ]
             for r in rows
@@ -189,6 +189,14 @@ def list_(
         no_wrap=("NAME", "VERSION", "SPEC", "STATE"),
         one_line=("PACKAGE",),
     )
+
+
+def _state(row: Any) -> str:
+    if not row.version:
+        return "not locked"
+    if row.damaged:
+        return "damaged (mgx tool sync --repair)"
+    return "installed" if row.installed else "not installed"
 
 
 def outdated(
@@ -262,6 +270,11 @@ def sync(
     ),
     no_check: bool = typer.Option(False, "--no-check", help=CHECK_HELP),
     timeout: float = typer.Option(90.0, "--check-timeout", min=1.0, help=TIMEOUT_HELP),
+    repair: bool = typer.Option(
+        False,
+        "--repair",
+        help="Reinstall, exactly as locked, every tool whose installed files drifted.",
+    ),
     offline: bool = typer.Option(False, "--offline", help=OFFLINE_HELP),
     project: Path | None = typer.Option(None, "--project", "-C", help=PROJECT_HELP),
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
@@ -281,6 +294,7 @@ def sync(
             check_timeout=timeout,
             catalog=catalog,
             progress=progress,
+            repair=repair,
         )
     if _notes_and_json(result, result.warnings, as_json=as_json):
         return
@@ -299,7 +313,7 @@ def check(
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
 ) -> None:
     """Start an installed tool over MCP, list its tools, and stop it (proves it runs)."""
-    from marketplace.cli.output import emit_json
+    from marketplace.cli.output import emit_json, note
     from marketplace.commands import check as do_check
 
     proj = _project(project)
@@ -315,6 +329,75 @@ def check(
     )
     for tool in report.tools:
         typer.echo(f"  {tool}")
+    if report.pins == "recorded":
+        note(f"mgx: note: pinned the descriptions of {len(report.tools)} tools in mgx.lock")
+    elif report.pins == "off":
+        note("mgx: note: tool descriptions are not pinned (pin_tools = false in mgx.toml)")
+
+
+def verify(
+    names: list[str] | None = typer.Argument(
+        None, metavar="[NAME]...", help="Tools to verify (default: every locked tool)."
+    ),
+    project: Path | None = typer.Option(None, "--project", "-C", help=PROJECT_HELP),
+    as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
+) -> None:
+    """Re-check installed tools offline, starting nothing: invocation, files, tool pins.
+
+    Exits 0 when everything holds; otherwise lists each drift with the command that fixes it
+    and exits 1.
+    """
+    from marketplace.cli.output import emit_json
+    from marketplace.commands import verify as do_verify
+
+    report = do_verify(_project(project), names or ())
+    if as_json:
+        emit_json(report)
+    else:
+        for tool in report.tools:
+            pins = {"off": ", tool pins off (pin_tools = false)", "unpinned": ", not pinned"}
+            state = "ok" if tool.ok else f"{len(tool.drift)} problem(s)"
+            typer.echo(f"{tool.name} {tool.version}: {state}{pins.get(tool.pins, '')}")
+            for d in tool.drift:
+                typer.echo(f"  {d.check}: {d.detail} (fix: `{d.fix}`)")
+    if not report.ok:
+        raise typer.Exit(1)
+
+
+def trust(
+    name: str = typer.Argument(..., help="The tool whose tool descriptions to accept."),
+    yes: bool = typer.Option(False, "--yes", "-y", help="Accept the changes without asking."),
+    timeout: float = typer.Option(60.0, "--timeout", min=1.0, help=TIMEOUT_HELP),
+    project: Path | None = typer.Option(None, "--project", "-C", help=PROJECT_HELP),
+    as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
+) -> None:
+    """Show how a tool's descriptions changed since they were pinned and re-pin them."""
+    from marketplace.cli.output import emit_json, note
+    from marketplace.commands import trust as do_trust
+    from marketplace.errors import ConfigError
+
+    def accept(changes: list[str]) -> bool:
+        for line in changes:
+            note(f"  {line}")
+        if yes:
+            return True
+        if not sys.stdin.isatty():
+            raise ConfigError("not on a terminal: pass --yes to accept these changes")
+        return typer.confirm("Trust these tool descriptions and pin them?", default=False)
+
+    proj = _project(project)
+    with _status(False) as progress:
+        result = do_trust(proj, name, accept=accept, timeout=timeout, progress=progress)
+    if as_json:
+        emit_json(result)
+    elif not result.changes:
+        note(f"{result.name}: its tools match the pinned descriptions; nothing to trust")
+    elif result.accepted:
+        note(f"{result.name}: pinned its tool descriptions ({result.digest[:19]}…) in mgx.lock")
+    else:
+        note(f"{result.name}: not trusted; the lock is unchanged")
+    if result.changes and not result.accepted:
+        raise typer.Exit(1)
 
 
 def export(
@@ -359,6 +442,8 @@ def register(app: typer.Typer) -> None:
         ("sync", sync),
         ("check", check),
         ("export", export),
+        ("verify", verify),
+        ("trust", trust),
     ]
     for name, function in commands:
         app.command(name)(function)

@@ -3,6 +3,7 @@
     install(project, "mcp-server-time", "^2026.10", toolset="research")
     remove(project, name)            list_tools(project)        outdated(project)
     update(project, name | None)     sync(project, frozen=True) check(project, name)
+    verify(project, names)           trust(project, name, accept=...)
     export(project, "cursor")
 
 Find the project with :func:`marketplace.project.find_project`. The library never prints;
@@ -27,7 +28,9 @@ if TYPE_CHECKING:
     )
     from marketplace.commands.remove import RemoveResult, remove
     from marketplace.commands.sync import SyncResult, sync
+    from marketplace.commands.trust import TrustResult, trust
     from marketplace.commands.update import Change, UpdateResult, update
+    from marketplace.commands.verify import VerifyReport, verify
 
 # Imported on first use: each command loads only its own module (`sync --frozen` is hot).
 _HOME = {
@@ -51,6 +54,10 @@ _HOME = {
     "Change": "update",
     "UpdateResult": "update",
     "update": "update",
+    "TrustResult": "trust",
+    "trust": "trust",
+    "VerifyReport": "verify",
+    "verify": "verify",
 }
 
 
@@ -74,7 +81,9 @@ __all__ = [
     "RemoveResult",
     "SyncResult",
     "ToolRow",
+    "TrustResult",
     "UpdateResult",
+    "VerifyReport",
     "check",
     "export",
     "install",
@@ -83,5 +92,7 @@ __all__ = [
     "remove",
     "split_name",
     "sync",
+    "trust",
     "update",
+    "verify",
 ]

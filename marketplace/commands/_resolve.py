@@ -196,6 +196,8 @@ def resolve(
             f'environment variable instead: env = {{ {name} = {{ env = "{name.upper()}" }} }}'
         )
     req = replace(req, name=server.name)
+    from marketplace.invocation import store_server_json
+
     tool = LockedTool(
         name=server.name,
         version=server.version,
@@ -208,6 +210,8 @@ def resolve(
         env=dict(req.env),
         args=dict(req.args),
         published_at=server.meta.published_at or "",
+        server_json=store_server_json(settings, server.raw),
+        pin_tools=req.pin_tools,
     )
     return Resolved(tool=tool, warnings=tuple(warnings), server=server)
 
@@ -239,8 +243,12 @@ def install_tools(
     *,
     keep: Iterable[LockedTool] = (),
     progress: Progress = _quiet,
+    repair: bool = False,
 ) -> list[str]:
     """Install every tool not yet installed (verified, staged, atomic); returns their names.
+
+    An installed tool whose files drifted is an ``InstallError``, or with ``repair`` is removed
+    and reinstalled from the lock.
 
     The project's install record first names every directory it is about to use (``keep``
     too), so a concurrent removal in another project cannot delete them.
@@ -253,12 +261,70 @@ def install_tools(
     refs.hold(settings, project.root, dir_names(settings, [*tools, *keep]))
     installed = []
     for tool in tools:
-        if tool.package.registry_type == "remote" or is_installed(settings, tool.package):
+        if tool.package.registry_type == "remote":
             continue
+        if is_installed(settings, tool.package):
+            if not damaged(settings, tool, repair=repair):
+                continue
+            from marketplace.installers import uninstall
+
+            progress(f"repairing {tool.name} {tool.version}: reinstalling exactly the lock")
+            uninstall(settings, tool.package)
         progress(f"installing {tool.name} {tool.version} ({tool.package.registry_type})")
         install_package(tool.package, settings=settings)
         installed.append(tool.name)
     return installed
+
+
+def damaged(settings: Settings, tool: LockedTool, *, repair: bool) -> bool:
+    """Whether an installed tool's files drifted (a quick stat check; ``verify`` hashes).
+
+    Without ``repair`` a damaged install is an ``InstallError`` whose advice repairs it.
+    """
+    from marketplace.installers import tool_dir
+    from marketplace.installers._files import quick_drift
+
+    drift = quick_drift(tool_dir(settings, tool.package))
+    if not drift:
+        return False
+    if repair:
+        return True
+    more = f" (and {len(drift) - 1} more)" if len(drift) > 1 else ""
+    raise InstallError(
+        f"{tool.name} {tool.version} is installed but damaged: {drift[0]}{more}; run "
+        "`mgx tool sync --repair` to reinstall exactly the locked files"
+    )
+
+
+def ensure_sources(
+    project: Project, tools: Iterable[LockedTool], *, progress: Progress = _quiet
+) -> None:
+    """Make sure the server.json each tool was locked from is stored here (the invocation rule
+    needs it). A fresh machine fetches it from the tool's registry, by name and version, and
+    keeps it only when its digest is the lock's; nothing is fetched when all are present.
+    """
+    from marketplace.invocation import load_server_json, server_json_digest, store_server_json
+
+    missing = [
+        t
+        for t in tools
+        if t.server_json and load_server_json(project.settings, t.server_json) is None
+    ]
+    if not missing:
+        return
+    with open_catalog(project.settings) as catalog:
+        for tool in missing:
+            progress(f"fetching the server.json of {tool.name} {tool.version}")
+            try:
+                versions = catalog.versions(tool.name, registry=tool.registry_name or None)
+            except RegistryError:
+                continue  # the invocation check names what is missing and what to run
+            for server in versions:
+                if server.version == tool.version and (
+                    server_json_digest(server.raw) == tool.server_json
+                ):
+                    store_server_json(project.settings, server.raw)
+                    break
 
 
 def settle(project: Project, lock: Lockfile) -> list[str]:
@@ -312,6 +378,7 @@ class Started:
     checked: bool = False
     skipped: str = ""
     tools: tuple[str, ...] = ()
+    result: CheckResult | None = field(default=None, repr=False, compare=False)
 
 
 def verify_started(
@@ -347,5 +414,31 @@ def verify_started(
                 f"{tool.name} {tool.version} installed but did not start, so nothing was "
                 f"changed: {exc}"
             ) from exc
-        out[tool.name] = Started(checked=True, tools=tuple(result.tools))
+        out[tool.name] = Started(checked=True, tools=tuple(result.tools), result=result)
     return out
+
+
+def apply_pins(
+    project: Project, tool: LockedTool, started: Started, *, fresh: bool = True
+) -> LockedTool:
+    """``tool`` with the tool descriptions its start check listed pinned (and stored).
+
+    A ``fresh`` resolution (the user asked for this version) or a tool not pinned yet takes
+    the listed descriptions as its pins; an already pinned one must match them
+    (``ToolPinsChanged`` otherwise). A tool not started (required values unset,
+    ``--no-check``) keeps what it had and is pinned by its first ``mgx tool check``.
+    """
+    from dataclasses import replace
+
+    from marketplace.tool_pins import compare_pins, pins_store, store_descriptions
+
+    if not tool.pin_tools:
+        return replace(tool, tool_pins=None)
+    result = started.result
+    if result is None or result.pins is None:
+        return tool
+    if not fresh and tool.tool_pins is not None:
+        compare_pins(pins_store(project.settings), tool.name, tool.tool_pins, result.descriptions)
+        return tool
+    store_descriptions(pins_store(project.settings), result.pins, list(result.descriptions))
+    return replace(tool, tool_pins=result.pins)

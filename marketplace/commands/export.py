@@ -151,6 +151,10 @@ def export(project: Project, client: str, *, toolset: str | None = None) -> Expo
         known = ", ".join(sorted(lock.toolsets)) or "none"
         raise ConfigError(f"no tool set {toolset!r} in mgx.lock (tool sets: {known})")
     names = sorted(lock.toolsets[toolset]) if toolset else sorted(lock.tools)
+    from marketplace.invocation import check_invocation
+
+    for name in names:  # a client will start what is exported: the same rule as a start
+        check_invocation(project.settings, lock.tools[name])
     shorts = [n.rsplit("/", 1)[-1] for n in names]
     servers: dict[str, Any] = {}
     skipped = []

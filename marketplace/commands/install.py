@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 from marketplace.commands._resolve import (
     Progress,
     _quiet,
+    apply_pins,
     install_tools,
     open_catalog,
     resolve,
@@ -125,6 +126,7 @@ def install(
                 resolve=resolve_mode or (existing.resolve if existing else "publish"),
                 env=dict(existing.env) if existing else {},
                 args=dict(existing.args) if existing else {},
+                pin_tools=existing.pin_tools if existing else True,
             )
             current = lock.tools.get(req.name)
             warnings: list[str] = []
@@ -162,6 +164,7 @@ def install(
                     progress=progress,
                     hint=True,
                 )[tool.name]
+                tool = apply_pins(project, tool, started, fresh=changed)
                 crash_point("checked")
 
                 editor = edit_manifest(

@@ -25,11 +25,13 @@ class ToolRow:
     toolsets: list[str] = field(default_factory=list)
     in_manifest: bool = True
     verification: str = "unverified"
+    damaged: bool = False  # installed, but files drifted (`mgx tool sync --repair`)
 
 
 def list_tools(project: Project) -> list[ToolRow]:
     """Every locked tool (and manifest entries not locked yet, with an empty version)."""
-    from marketplace.installers import is_installed
+    from marketplace.installers import is_installed, tool_dir
+    from marketplace.installers._files import quick_drift
 
     manifest = project.manifest()
     lock = project.lock()
@@ -54,6 +56,7 @@ def list_tools(project: Project) -> list[ToolRow]:
             )
             continue
         pkg = tool.package
+        installed = pkg.registry_type == "remote" or is_installed(project.settings, pkg)
         rows.append(
             ToolRow(
                 name=name,
@@ -63,7 +66,8 @@ def list_tools(project: Project) -> list[ToolRow]:
                 identifier=pkg.identifier,
                 package_version=pkg.version,
                 transport=pkg.invocation.transport,
-                installed=pkg.registry_type == "remote" or is_installed(project.settings, pkg),
+                installed=installed,
+                damaged=installed and bool(quick_drift(tool_dir(project.settings, pkg))),
                 toolsets=sets,
                 in_manifest=name in manifest.tools,
                 verification=str(tool.verification.get("status", "unverified")),

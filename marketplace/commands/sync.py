@@ -14,6 +14,9 @@ from typing import TYPE_CHECKING
 from marketplace.commands._resolve import (
     Progress,
     _quiet,
+    apply_pins,
+    damaged,
+    ensure_sources,
     install_tools,
     open_catalog,
     resolve,
@@ -22,6 +25,7 @@ from marketplace.commands._resolve import (
     verify_started,
 )
 from marketplace.errors import LockError
+from marketplace.invocation import check_invocation
 from marketplace.lockfile import LOCK_NAME, LockedTool, Lockfile, dumps, read_lock, unsatisfied
 from marketplace.transaction import Transaction, crash_point
 
@@ -51,10 +55,17 @@ def sync(
     check_timeout: float = 90.0,
     catalog: Catalog | None = None,
     progress: Progress = _quiet,
+    repair: bool = False,
 ) -> SyncResult:
-    """Install exactly the lock (``frozen``), or bring the lock up to the manifest first."""
+    """Install exactly the lock (``frozen``), or bring the lock up to the manifest first.
+
+    Every tool must pass the invocation rule (``marketplace.invocation``): with ``frozen`` a
+    lock that fails it is refused before anything is installed or started; without, the tool
+    is re-resolved from its registry. An install whose files drifted is refused, or with
+    ``repair`` reinstalled exactly as locked.
+    """
     if frozen:
-        return _frozen(project, progress)
+        return _frozen(project, progress, repair=repair)
     own = catalog is None
     catalog = catalog or open_catalog(project.settings)
     try:
@@ -65,9 +76,14 @@ def sync(
             tools: dict[str, LockedTool] = {}
             fresh: list[LockedTool] = []
             warnings: list[str] = []
+            ensure_sources(project, lock.tools.values(), progress=progress)
             for name, req in manifest.tools.items():
                 current = lock.tools.get(name)
-                if current is not None and satisfied_by(req, current, manifest):
+                if (
+                    current is not None
+                    and satisfied_by(req, current, manifest)
+                    and not _untrusted(project, current)
+                ):
                     tools[name] = current
                     continue
                 resolved = resolve(
@@ -86,12 +102,21 @@ def sync(
             try:
                 before = _installed(project, tools.values())
                 installed = install_tools(
-                    project, tools.values(), keep=lock.tools.values(), progress=progress
+                    project,
+                    tools.values(),
+                    keep=lock.tools.values(),
+                    progress=progress,
+                    repair=repair,
                 )
                 crash_point("installed")
-                verify_started(
+                for tool in tools.values():
+                    check_invocation(project.settings, tool)
+                started = verify_started(
                     project, fresh, check=check, timeout=check_timeout, progress=progress
                 )
+                for tool in fresh:
+                    tools[tool.name] = apply_pins(project, tool, started[tool.name])
+                new_lock = Lockfile(tools=tools, toolsets=manifest.toolsets)
                 crash_point("checked")
                 text = dumps(new_lock)
                 old_text = (
@@ -128,7 +153,49 @@ def _installed(project: Project, tools: object) -> list[str]:
     ]
 
 
-def _frozen(project: Project, progress: Progress) -> SyncResult:
+def _untrusted(project: Project, tool: LockedTool) -> bool:
+    """Whether the lock entry fails the invocation rule (then it is re-resolved)."""
+    from marketplace.installers import is_installed, tool_dir
+    from marketplace.installers._files import quick_drift
+    from marketplace.invocation import invocation_problems, load_server_json, package_problems
+
+    server = load_server_json(project.settings, tool.server_json) if tool.server_json else None
+    if server is None or package_problems(tool, server):
+        return True
+    if tool.package.registry_type == "remote":
+        return bool(invocation_problems(project.settings, tool))
+    if is_installed(project.settings, tool.package):
+        if quick_drift(tool_dir(project.settings, tool.package)):
+            return False  # a damaged install: refused (or repaired) by install_tools
+        return bool(invocation_problems(project.settings, tool))
+    return False  # checked once installed
+
+
+def _check_before_install(project: Project, lock: Lockfile, *, repair: bool) -> None:
+    """Refuse a lock that fails the invocation rule, or a damaged install, before installing
+    anything.
+
+    A tool not installed yet (or about to be repaired) can only be checked against its
+    server.json here (its package's own files come with the install); it is checked in full
+    right after.
+    """
+    from marketplace.installers import is_installed
+    from marketplace.invocation import check_invocation, load_server_json, package_problems
+
+    for tool in lock.tools.values():
+        kind = tool.package.registry_type
+        if kind == "remote" or (
+            is_installed(project.settings, tool.package)
+            and not damaged(project.settings, tool, repair=repair)
+        ):
+            check_invocation(project.settings, tool)
+            continue
+        server = load_server_json(project.settings, tool.server_json)
+        if server is None or package_problems(tool, server):
+            check_invocation(project.settings, tool)  # raises, naming the first problem
+
+
+def _frozen(project: Project, progress: Progress, *, repair: bool = False) -> SyncResult:
     with Transaction(project):
         lock = read_lock(project.lock_path)
         if lock is None:
@@ -142,8 +209,12 @@ def _frozen(project: Project, progress: Progress) -> SyncResult:
                 f"{LOCK_NAME} does not satisfy mgx.toml: {problems[0]}{more}; run `mgx tool "
                 "sync` without --frozen to update the lock"
             )
+        ensure_sources(project, lock.tools.values(), progress=progress)
+        _check_before_install(project, lock, repair=repair)
         before = _installed(project, lock.tools.values())
-        installed = install_tools(project, lock.tools.values(), progress=progress)
+        installed = install_tools(project, lock.tools.values(), progress=progress, repair=repair)
+        for name in installed:  # the others passed the full check before
+            check_invocation(project.settings, lock.tools[name])
         crash_point("installed")
         deleted = settle(project, lock)
     return SyncResult(installed=installed, present=sorted(before), deleted=deleted)

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from marketplace.commands._resolve import (
     Progress,
     _quiet,
+    apply_pins,
     check_registry,
     choose_version,
     install_tools,
@@ -111,6 +112,8 @@ def update(
                 outcome = verify_started(
                     project, fresh, check=check, timeout=check_timeout, progress=progress
                 )
+                for tool in fresh:
+                    new_lock = new_lock.with_tool(apply_pins(project, tool, outcome[tool.name]))
                 crash_point("checked")
                 if fresh:
                     txn.commit(manifest=None, lock=dumps(new_lock))

@@ -23,6 +23,7 @@ from pathlib import Path
 
 from marketplace._fs import fsync_dir
 from marketplace.errors import InstallError
+from marketplace.installers._files import write_file_manifest
 from marketplace.installers._model import PackageLock
 from marketplace.settings import Settings
 
@@ -163,6 +164,7 @@ def staging(
     try:
         try:
             yield work
+            write_file_manifest(work)  # every file's sha256, for `mgx tool verify`
             write_marker(work, lock)
             target = tool_dir(settings, lock)
             _commit(work, target, settings, lock)

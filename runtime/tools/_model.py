@@ -5,7 +5,10 @@ from __future__ import annotations
 import copy
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
+
+if TYPE_CHECKING:
+    from marketplace.tool_pins import ToolPins
 
 Transport = Literal["stdio", "streamable-http", "sse"]
 ServerState = Literal["starting", "active", "restarting", "failed", "stopped"]
@@ -26,6 +29,12 @@ class ServerSpec:
     cwd: Path | None = None
     url: str | None = None
     headers: dict[str, str] = field(default_factory=dict, repr=False)
+    # Pinned tool descriptions (from mgx.lock): a server whose tools/list differs is refused
+    # at every start. ``pins_store`` holds the pinned text (for the diff), ``lock_name`` is the
+    # tool's name in the lock (for the advice: `mgx tool trust NAME`).
+    tool_pins: ToolPins | None = None
+    pins_store: Path | None = None
+    lock_name: str = ""
 
     def describe(self) -> str:
         """A one-line description without secrets (for messages and status)."""

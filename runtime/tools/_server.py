@@ -109,6 +109,7 @@ class ServerConnection:
             async with self._open() as client:
                 async with asyncio.timeout(self._startup_timeout):
                     tools = await _list_all_tools(client)
+                self._check_pins(tools)
                 if self._generation == 1:
                     self.tools = tools
                 self._client = client
@@ -129,6 +130,18 @@ class ServerConnection:
                 log.debug("server %s runner ended: %s", self.spec.name, _describe(exc))
                 return
             raise
+
+    def _check_pins(self, tools: list[Any]) -> None:
+        """Refuse a server whose tools differ from the lock's pins (a "rug pull")."""
+        pins = self.spec.tool_pins
+        if pins is None:
+            return
+        from marketplace.tool_pins import ToolPinsChanged, compare_pins
+
+        try:
+            compare_pins(self.spec.pins_store, self.spec.lock_name or self.spec.name, pins, tools)
+        except ToolPinsChanged as exc:
+            raise ToolError(f"server {self.spec.name!r} refused: {exc}") from None
 
     @contextlib.asynccontextmanager
     async def _open(self) -> AsyncIterator[Any]:

@@ -12,6 +12,7 @@ import pytest
 
 from marketplace._fs import atomic_write
 from marketplace.installers import install_package, resolve_package
+from marketplace.invocation import store_server_json
 from marketplace.lockfile import LockedTool, Lockfile, dumps
 from marketplace.settings import Settings
 from registry_cache.serverjson import parse_server
@@ -61,7 +62,12 @@ def locked_project(root: Path, settings: Settings) -> Path:
         f'[toolsets.clock]\ntools = ["{NAME}"]\n'
     )
     tool = LockedTool(
-        name=NAME, version="2025.9.25", registry="", package=package, args={"tz": "Asia/Tokyo"}
+        name=NAME,
+        version="2025.9.25",
+        registry="",
+        package=package,
+        args={"tz": "Asia/Tokyo"},
+        server_json=store_server_json(settings, server.raw),  # for the invocation rule
     )
     atomic_write(
         root / "mgx.lock", dumps(Lockfile(tools={NAME: tool}, toolsets={"clock": (NAME,)}))

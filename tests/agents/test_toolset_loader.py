@@ -10,9 +10,11 @@ import pytest
 
 from marketplace._fs import atomic_write
 from marketplace.errors import ConfigError
-from marketplace.installers import Invocation, KeyValueSpec, PackageLock
+from marketplace.installers import remote
+from marketplace.invocation import store_server_json
 from marketplace.lockfile import LockedTool, Lockfile, dumps
 from marketplace.settings import Settings
+from registry_cache.serverjson import parse_server
 from runtime.cli import main
 from runtime.toolset_loader import load_toolset, short_names
 from tests.scripted_llm import Reply, ScriptedLLM, call
@@ -28,17 +30,26 @@ def write_project(root: Path, url: str) -> Path:
         'env = { "X-Api-Key" = { env = "DEMO_KEY" } } }\n\n'
         f'[toolsets.research]\ntools = ["{TOOL}"]\n'
     )
-    package = PackageLock(
-        registry_type="remote",
-        identifier=TOOL,
-        version="1.0.0",
-        invocation=Invocation(
-            transport="streamable-http",
-            url=url,
-            headers=(KeyValueSpec(name="X-Api-Key", required=True, secret=True),),
-        ),
+    # The server.json the lock was resolved from: the invocation rule re-derives the lock's
+    # invocation from it (marketplace.invocation), so it is stored like a real resolution does.
+    server = parse_server(
+        {
+            "name": TOOL,
+            "description": "A remote demo server.",
+            "version": "1.0.0",
+            "remotes": [
+                {
+                    "type": "streamable-http",
+                    "url": url,
+                    "headers": [{"name": "X-Api-Key", "isRequired": True, "isSecret": True}],
+                }
+            ],
+        }
     )
+    package = remote.resolve(server, server.remotes[0])
+    settings = Settings.from_env()
     tool = LockedTool(
+        server_json=store_server_json(settings, server.raw),
         name=TOOL,
         version="1.0.0",
         registry="",
