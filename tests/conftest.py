@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
@@ -10,7 +9,9 @@ import pytest
 pytest_plugins = ["tests.vllm_tier"]
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED = Path(os.environ.get("MGX_SHARED", REPO.parent / "shared"))
+# The reference material the tests read, copied into the repository (see tests/data/SOURCE.md)
+# so that a clone alone passes its tests.
+TEST_DATA = REPO / "tests" / "data"
 
 
 @pytest.fixture(autouse=True)
@@ -22,8 +23,6 @@ def mgx_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.Monke
 
 
 @pytest.fixture(scope="session")
-def shared() -> Path:
-    """The read-only reference material beside the checkout (../shared)."""
-    if not SHARED.is_dir():
-        pytest.fail(f"reference data not found at {SHARED} (set MGX_SHARED)")
-    return SHARED
+def test_data() -> Path:
+    """The read-only reference material in the repository (tests/data, sources in SOURCE.md)."""
+    return TEST_DATA

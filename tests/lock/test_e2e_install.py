@@ -35,8 +35,8 @@ EVERYTHING = "io.github.modelcontextprotocol/server-everything"
 
 
 @pytest.fixture
-def registry(tmp_path: Path, shared: Path, mgx_home: Path) -> Iterator[str]:
-    seed = json.loads((shared / "registry" / "seed.json").read_text())
+def registry(tmp_path: Path, test_data: Path, mgx_home: Path) -> Iterator[str]:
+    seed = json.loads((test_data / "registry" / "seed.json").read_text())
     time_pypi = next(d for d in seed if d["name"] == TIME_PYPI and d["version"] == "1.0.6")
     docs = [
         # As the seed publishes it: no publishedAt, so the cut-off is the files' upload time.
