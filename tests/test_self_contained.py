@@ -19,7 +19,8 @@ OUTSIDE = re.compile(
     + "|"
     + rf"[\"']{_DOTS}/shared"
     + "|"
-    + "MGX" + "_SHARED"
+    + "MGX"
+    + "_SHARED"
     + "|"
     + re.escape("/work/" + "shared")
 )
