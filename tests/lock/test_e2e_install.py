@@ -181,6 +181,7 @@ def test_pypi_servers_install_check_reproduce_remove(
     assert read_lock(one / "mgx.lock").tools == {}  # type: ignore[union-attr]
 
 
+@pytest.mark.npm
 def test_npm_server_everything(registry: str, tmp_path: Path, mgx_home: Path) -> None:
     settings = Settings.from_env({"MGX_HOME": str(mgx_home)})
     here = project(tmp_path, "npm")
