@@ -1,8 +1,23 @@
-"""Run a locally installed MCP server that speaks HTTP: start it in its own process group,
-wait until its port accepts connections, and stop the whole group on the way out.
+"""Every child process mgx starts to work on its behalf goes through this module.
 
-Shared by ``mgx tool check`` and the runtime's tool hub (stdio servers are owned by the mcp
-SDK's stdio client instead).
+Children (uv, npm, pip, docker, MCP tool servers, probes) must not outlive mgx, even when mgx
+is killed with SIGKILL. On Linux each one runs under a tiny supervisor (``_leash.py``) in a
+process group of its own: the kernel signals the supervisor when mgx dies
+(``PR_SET_PDEATHSIG``), and it kills the whole group. Elsewhere the command runs directly in
+its own process group (mgx still stops the group on every way out it sees).
+
+* :func:`leash` wraps an argv (for spawners mgx does not own, e.g. the mcp SDK's stdio client,
+  which already starts its server in a new session and stops that group);
+* :func:`spawn` / :func:`run` start a leashed child in its own group; :func:`run` kills the
+  group on a timeout or any exception (KeyboardInterrupt included);
+* :func:`listening_process` runs a local server that speaks HTTP until its port accepts
+  connections (shared by ``mgx tool check`` and the runtime's tool hub).
+
+Caveat: the parent-death signal follows the *thread* that spawned the child. Spawn from a
+thread that outlives the child (the event loop's, or one that waits for it, as :func:`run`).
+
+Not leashed by design: the vLLM server of ``mgx model serve``, which is detached so that it
+keeps serving after the command returns (``mgx model stop`` ends it).
 """
 
 from __future__ import annotations
@@ -10,9 +25,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import shutil
 import signal
 import subprocess
+import sys
 from collections.abc import AsyncIterator, Mapping, Sequence
+from pathlib import Path
 from typing import Any, TextIO
 from urllib.parse import urlsplit
 
@@ -21,6 +39,100 @@ from urllib.parse import urlsplit
 PASSED_ENV = ("PATH", "HOME", "LANG", "TMPDIR", "USER")
 _POLL = 0.1
 _STOP_WAIT = 5.0
+_LEASH = Path(__file__).with_name("_leash.py")
+LEASHED = sys.platform.startswith("linux")  # PR_SET_PDEATHSIG is Linux's
+
+
+def _resolve(
+    program: str, env: Mapping[str, str] | None, cwd: str | os.PathLike[str] | None
+) -> str:
+    """``program`` as the command would find it, or FileNotFoundError (as subprocess raises)."""
+    if os.sep in program:
+        path = os.path.join(cwd, program) if cwd is not None else program
+        if not os.path.exists(path):
+            raise FileNotFoundError(2, "No such file or directory", program)
+        return program
+    search = (env if env is not None else os.environ).get("PATH", os.defpath)
+    found = shutil.which(program, path=search)
+    if found is None:
+        raise FileNotFoundError(2, "No such file or directory", program)
+    return found
+
+
+def leash(
+    argv: Sequence[str],
+    *,
+    env: Mapping[str, str] | None = None,
+    cwd: str | os.PathLike[str] | None = None,
+) -> list[str]:
+    """``argv`` run under the supervisor that kills its process group when mgx dies.
+
+    The program is looked up first (on ``env``'s PATH), so a missing one raises
+    FileNotFoundError here as it would from subprocess. The caller must start the result in
+    a new session (``start_new_session=True``) and signal its group, not its pid.
+    """
+    if not argv:
+        raise ValueError("empty command")
+    program = _resolve(argv[0], env, cwd)
+    if not LEASHED:
+        return [program, *argv[1:]]
+    # -I -S: no site-packages, no PYTHON* variables: a bare, fast interpreter.
+    return [sys.executable, "-I", "-S", str(_LEASH), str(os.getpid()), program, *argv[1:]]
+
+
+def spawn(
+    argv: Sequence[str],
+    *,
+    env: Mapping[str, str] | None = None,
+    cwd: str | os.PathLike[str] | None = None,
+    **popen: Any,
+) -> subprocess.Popen[Any]:
+    """Start a leashed ``argv`` in a process group of its own (stop it with :func:`kill_group`)."""
+    return subprocess.Popen(
+        leash(argv, env=env, cwd=cwd),
+        env=None if env is None else dict(env),
+        cwd=cwd,
+        start_new_session=True,
+        **popen,
+    )
+
+
+def kill_group(proc: subprocess.Popen[Any], sig: int = signal.SIGKILL) -> None:
+    """Signal the whole group of a child started by :func:`spawn` (its pid is the group id)."""
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(proc.pid, sig)
+
+
+def run(
+    argv: Sequence[str],
+    *,
+    env: Mapping[str, str] | None = None,
+    cwd: str | os.PathLike[str] | None = None,
+    input: str | None = None,
+    timeout: float | None = None,
+) -> subprocess.CompletedProcess[str]:
+    """Run a leashed ``argv`` to completion, capturing text stdout and stderr.
+
+    On a timeout (``subprocess.TimeoutExpired``) or any exception, KeyboardInterrupt
+    included, the whole group is killed and reaped before the exception propagates.
+    """
+    proc = spawn(
+        argv,
+        env=env,
+        cwd=cwd,
+        stdin=subprocess.PIPE if input is not None else subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    with proc:
+        try:
+            stdout, stderr = proc.communicate(input, timeout=timeout)
+        except BaseException:
+            kill_group(proc)
+            proc.wait()
+            raise
+    return subprocess.CompletedProcess(proc.args, proc.returncode, stdout, stderr)
 
 
 class ServerExited(RuntimeError):
@@ -44,14 +156,9 @@ async def listening_process(
     leaving the block, the process group is stopped.
     """
     full_env = {k: v for k, v in os.environ.items() if k in PASSED_ENV} | dict(env)
-    proc = subprocess.Popen(
-        list(command),
-        cwd=cwd,
-        env=full_env,
-        stdin=subprocess.DEVNULL,
-        stdout=errlog,
-        stderr=errlog,
-        start_new_session=True,  # its own process group: stopping it stops its children too
+    # Its own process group: stopping it stops its children too.
+    proc = spawn(
+        command, cwd=cwd, env=full_env, stdin=subprocess.DEVNULL, stdout=errlog, stderr=errlog
     )
     try:
         async with asyncio.timeout(timeout):

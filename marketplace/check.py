@@ -1,23 +1,25 @@
 """Prove that an installed server runs: start it, MCP ``initialize`` + ``tools/list``, stop it.
 
 Used by ``mgx tool check`` and by ``mgx tool install`` before it commits. A stdio server is
-started by the mcp SDK's stdio client, which owns the process and kills its whole tree on the
-way out; a package serving HTTP is started here and connected to over its URL; a remote is
-only connected to. The server's stderr goes to an anonymous temporary file (it is never kept:
-a server may print its own secrets) whose last lines explain a failure.
+started by the mcp SDK's stdio client, which owns the process and kills its whole group on
+the way out (the command runs leashed, so it also dies with mgx); a package serving HTTP is
+started here and connected to over its URL; a remote is only connected to. The server's
+stderr goes to an anonymous temporary file (it is never kept: a server may print its own
+secrets) whose last lines explain a failure.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import tempfile
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any, TextIO
 
-from marketplace._process import ServerExited, listening_process
+from marketplace._process import ServerExited, leash, listening_process
 from marketplace.errors import InstallError
 from marketplace.installers._io import tail
 from marketplace.installers._model import LaunchSpec
@@ -90,11 +92,11 @@ async def _session(launch: LaunchSpec, errlog: TextIO) -> AsyncIterator[Any]:
 
         if not launch.command:
             raise InstallError(f"{launch.name}: nothing to start (empty command)")
+        # The SDK starts it in a new session and stops that group; the leash adds "dies with
+        # mgx". The SDK looks the program up on PATH from its default environment.
+        argv = leash(launch.command, env={**os.environ, **launch.env}, cwd=launch.cwd)
         params = StdioServerParameters(
-            command=launch.command[0],
-            args=list(launch.command[1:]),
-            env=dict(launch.env),
-            cwd=launch.cwd,
+            command=argv[0], args=argv[1:], env=dict(launch.env), cwd=launch.cwd
         )
         async with Client(stdio_client(params, errlog=errlog), client_info=info) as client:
             yield client

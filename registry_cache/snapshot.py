@@ -346,8 +346,10 @@ def main(argv: list[str] | None = None) -> int:
     b.add_argument(
         "--shared",
         type=Path,
-        default=Path(__file__).resolve().parents[2] / "shared",
-        help="the reference data directory holding registry/seed*.json",
+        # The copies in the repository's test data (a checkout holds them; an installed
+        # wheel does not, and has no need to rebuild its snapshot).
+        default=Path(__file__).resolve().parents[1] / "tests" / "data",
+        help="the reference data directory holding registry/seed*.json (default: tests/data)",
     )
     b.add_argument("--out", type=Path, default=SNAPSHOT_FILE, help="where to write the snapshot")
     b.add_argument(

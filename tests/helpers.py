@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import os
 import socket
+import subprocess
 import time
+from pathlib import Path
+from typing import Any
 
 
 def alive(pid: int) -> bool:
@@ -36,3 +39,33 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+def group_members(pgid: int) -> list[int]:
+    """Live processes whose process group is ``pgid`` (read from /proc; zombies excluded)."""
+    members = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as fh:
+                fields = fh.read().rsplit(") ", 1)[1].split()
+        except (OSError, IndexError):
+            continue  # ended while we looked
+        state, group = fields[0], int(fields[2])
+        if group == pgid and state != "Z":
+            members.append(int(entry))
+    return members
+
+
+def wait_for_file(path: Path, proc: subprocess.Popen[Any], timeout: float = 120.0) -> str:
+    """The text of ``path`` once it exists (written atomically by the process under test);
+    fails early if ``proc`` ends first. Polls a file: an event, not a guess at a duration."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if path.exists():
+            return path.read_text()
+        if proc.poll() is not None:
+            raise AssertionError(f"the process ended (status {proc.returncode}) before {path}")
+        time.sleep(0.02)
+    raise AssertionError(f"{path} did not appear within {timeout:g}s")

@@ -15,6 +15,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from marketplace import _process
 from marketplace.errors import InstallError, VerificationError
 
 TIMEOUT = 600.0  # a large dependency closure on a slow machine
@@ -53,16 +54,8 @@ def run(
     if env:
         full_env.update(env)
     try:
-        proc = subprocess.run(
-            list(argv),
-            cwd=cwd,
-            env=full_env,
-            input=input,
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            check=False,
-        )
+        # Leashed, in its own group: uv/npm/pip/docker and their children die with mgx.
+        proc = _process.run(argv, cwd=cwd, env=full_env, input=input, timeout=timeout)
     except FileNotFoundError as exc:
         raise InstallError(f"{what}: {argv[0]!r} not found") from exc
     except subprocess.TimeoutExpired as exc:

@@ -21,6 +21,8 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
+from marketplace._process import run
+
 MiB = 1024 * 1024
 GiB = 1024 * MiB
 # CUDA context, activations and sampler buffers: vLLM's own profiling usually lands near this.
@@ -79,16 +81,13 @@ def detect_gpus(*, nvidia_smi: str | None = None) -> GpuReport:
     if exe is None:
         return GpuReport(gpus=(), source="none", detail="nvidia-smi not found: no NVIDIA GPU")
     try:
-        done = subprocess.run(
+        done = run(
             [
                 exe,
                 "--query-gpu=index,name,memory.total,memory.free",
                 "--format=csv,noheader,nounits",
             ],
-            capture_output=True,
-            text=True,
             timeout=20,
-            check=False,
         )
     except (OSError, subprocess.TimeoutExpired) as exc:
         return GpuReport(gpus=(), source="none", detail=f"nvidia-smi failed: {exc}")

@@ -24,6 +24,7 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from marketplace._process import run
 from marketplace.settings import Settings
 from runtime.errors import ModelServerError
 from runtime.models.families import Detection, detect_family, find_template
@@ -261,6 +262,8 @@ async def start_server(
             log.write(f"\n=== mgx: starting {' '.join(plan.argv)}\n".encode())
             log.flush()
             try:
+                # Not leashed (marketplace._process), by design: a managed server is detached and
+                # keeps serving after `mgx model serve` returns; `mgx model stop` ends its group.
                 process = subprocess.Popen(
                     plan.argv,
                     stdin=subprocess.DEVNULL,
@@ -500,7 +503,7 @@ def _reap(process: subprocess.Popen[bytes]) -> None:
 def _check_vllm_importable(python: str) -> None:
     probe = "import importlib.util, sys; sys.exit(importlib.util.find_spec('vllm') is None)"
     try:
-        done = subprocess.run([python, "-c", probe], capture_output=True, timeout=60, check=False)
+        done = run([python, "-c", probe], timeout=60)
     except OSError as exc:
         raise ModelServerError(f"cannot run the vLLM Python {python}: {exc.strerror}") from exc
     except subprocess.TimeoutExpired as exc:

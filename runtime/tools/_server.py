@@ -153,13 +153,17 @@ class ServerConnection:
             if self.spec.transport == "stdio":
                 from mcp.client.stdio import StdioServerParameters
 
+                from marketplace._process import leash
+
                 if not self.spec.command:
                     raise ToolError(f"server {self.spec.name!r} has no command to run")
+                # Leashed: the server dies with mgx even if mgx is killed (the SDK runs it in
+                # a new session and stops that group on the way out).
+                argv = leash(
+                    self.spec.command, env={**os.environ, **self.spec.env}, cwd=self.spec.cwd
+                )
                 params = StdioServerParameters(
-                    command=self.spec.command[0],
-                    args=list(self.spec.command[1:]),
-                    env=dict(self.spec.env),
-                    cwd=self.spec.cwd,
+                    command=argv[0], args=argv[1:], env=dict(self.spec.env), cwd=self.spec.cwd
                 )
                 target: Any = _stdio_transport(params, stack.enter_context(self._errlog()))
             else:

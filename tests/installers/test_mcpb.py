@@ -271,12 +271,19 @@ def test_concurrent_installs_of_one_lock_agree(settings: Settings, loopback: Loo
 
 # --- interrupted installs (a real subprocess, stopped mid-download) -----------------------------
 
+# SIGINT gets Python's KeyboardInterrupt handler back, as in a terminal: a child of a runner
+# started with SIGINT ignored (a background job without job control, nohup, some CI) inherits
+# the ignore, and Python then leaves SIGINT ignored, so the interrupt would never arrive.
 INSTALL_SCRIPT = """
-import json, sys
+import json, signal, sys
+signal.signal(signal.SIGINT, signal.default_int_handler)
 from marketplace.installers import PackageLock, install_package
 from marketplace.settings import Settings
 install_package(PackageLock.from_dict(json.loads(sys.argv[1])), settings=Settings.from_env())
 """
+
+
+STALL_LIMIT = 600.0
 
 
 def _stalling_route(
@@ -289,7 +296,9 @@ def _stalling_route(
         req.wfile.write(body[: len(body) // 2])
         req.wfile.flush()
         started.set()
-        release.wait(60)
+        # The connection stays open, the rest unsent, until the test has interrupted the
+        # client (the bound only keeps a broken test from holding a thread forever).
+        release.wait(STALL_LIMIT)
 
     loopback.routes[("GET", "/tiny.mcpb")] = handler
 
@@ -314,6 +323,23 @@ def _stalled_install(
     return body, lock, release, started, proc
 
 
+def _wait_partial_download(
+    settings: Settings, proc: subprocess.Popen[bytes], timeout: float = 60.0
+) -> None:
+    """Until the client has written received bytes to its ``.part`` file: the download is then
+    provably under way and stalled (the server holds back the second half)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            err = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
+            pytest.fail(f"the install ended before it stalled: {err[-2000:]}")
+        parts = list((settings.cache_dir / "mcpb").glob("*.part"))
+        if any(p.stat().st_size > 0 for p in parts if p.exists()):
+            return
+        time.sleep(0.02)
+    pytest.fail("the client never received the first half of the download")
+
+
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGKILL])
 def test_interrupted_install_leaves_nothing_installed(
     settings: Settings, loopback: LoopbackHTTP, mgx_home: Path, sig: signal.Signals
@@ -321,7 +347,7 @@ def test_interrupted_install_leaves_nothing_installed(
     body, lock, release, started, proc = _stalled_install(settings, loopback, mgx_home)
     try:
         assert started.wait(60), "the install never started downloading"
-        time.sleep(0.3)
+        _wait_partial_download(settings, proc)
         assert any(p.startswith("install-") for p in leftovers(settings))  # mid-install
         proc.send_signal(sig)
         proc.wait(60)
@@ -351,6 +377,7 @@ def test_cleanup_spares_a_live_install(
     _, lock, release, started, proc = _stalled_install(settings, loopback, mgx_home)
     try:
         assert started.wait(60)
+        _wait_partial_download(settings, proc)
         assert cleanup_staging(settings) == []  # its lock is held: not debris
         assert any(p.startswith("install-") for p in leftovers(settings))
     finally:

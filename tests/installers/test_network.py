@@ -158,6 +158,7 @@ def test_pypi_install_with_a_cold_uv_cache_goes_online(
     assert uninstall(settings, lock) and not path.exists()
 
 
+@pytest.mark.npm
 def test_npm_server_everything(settings: Settings, mgx_home: Path) -> None:
     srv = server("npm", "@modelcontextprotocol/server-everything", "2025.9.25")
     lock = resolve_package(srv, srv.packages[0], settings=settings)

@@ -35,8 +35,8 @@ EVERYTHING = "io.github.modelcontextprotocol/server-everything"
 
 
 @pytest.fixture
-def registry(tmp_path: Path, shared: Path, mgx_home: Path) -> Iterator[str]:
-    seed = json.loads((shared / "registry" / "seed.json").read_text())
+def registry(tmp_path: Path, test_data: Path, mgx_home: Path) -> Iterator[str]:
+    seed = json.loads((test_data / "registry" / "seed.json").read_text())
     time_pypi = next(d for d in seed if d["name"] == TIME_PYPI and d["version"] == "1.0.6")
     docs = [
         # As the seed publishes it: no publishedAt, so the cut-off is the files' upload time.
@@ -181,6 +181,7 @@ def test_pypi_servers_install_check_reproduce_remove(
     assert read_lock(one / "mgx.lock").tools == {}  # type: ignore[union-attr]
 
 
+@pytest.mark.npm
 def test_npm_server_everything(registry: str, tmp_path: Path, mgx_home: Path) -> None:
     settings = Settings.from_env({"MGX_HOME": str(mgx_home)})
     here = project(tmp_path, "npm")

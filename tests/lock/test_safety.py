@@ -74,11 +74,11 @@ class RawRegistry:
 
 
 @pytest.fixture
-def raw_registry(world: World, shared: Path) -> Iterator[RawRegistry]:
+def raw_registry(world: World, test_data: Path) -> Iterator[RawRegistry]:
     meta = {OFFICIAL: {"status": "active", "isLatest": True, "publishedAt": "2025-10-01T00:00:00Z"}}
     items: dict[str, dict[str, Any]] = {}
     for file, (name, _) in INVALID.items():
-        doc = json.loads((shared / "registry" / "examples" / "invalid" / file).read_text())
+        doc = json.loads((test_data / "registry" / "examples" / "invalid" / file).read_text())
         items[name] = {"server": doc, "_meta": meta}
     items[ECHO] = server_doc(ECHO, "1.0.0", [world.bundle(ECHO, "1.0.0")], latest=True)
     registry = RawRegistry(items)

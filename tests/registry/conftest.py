@@ -125,12 +125,12 @@ def serve_docs(make_cache: Callable[..., Cache]) -> Iterator[Callable[..., str]]
 
 
 @pytest.fixture(scope="session")
-def openapi(shared: Path) -> dict[str, Any]:
+def openapi(test_data: Path) -> dict[str, Any]:
     import yaml
 
-    return yaml.safe_load((shared / "registry" / "openapi.yaml").read_text())
+    return yaml.safe_load((test_data / "registry" / "openapi.yaml").read_text())
 
 
 @pytest.fixture(scope="session")
-def server_schema(shared: Path) -> dict[str, Any]:
-    return json.loads((shared / "registry" / "server.schema.json").read_text())
+def server_schema(test_data: Path) -> dict[str, Any]:
+    return json.loads((test_data / "registry" / "server.schema.json").read_text())

@@ -12,9 +12,9 @@ import pytest
 from registry_cache.errors import ServerJsonError
 from registry_cache.serverjson import OFFICIAL_META, from_legacy, parse_server
 from registry_cache.snapshot import load
-from tests.conftest import SHARED
+from tests.conftest import TEST_DATA
 
-REGISTRY = SHARED / "registry"
+REGISTRY = TEST_DATA / "registry"
 
 
 def _files(kind: str) -> list[Path]:

@@ -1,4 +1,4 @@
-"""The bundled snapshot: built from ../shared seed data plus curated entries, imported once."""
+"""The bundled snapshot: built from the registry seed data plus curated entries, imported once."""
 
 from __future__ import annotations
 
@@ -8,10 +8,10 @@ from pathlib import Path
 
 from registry_cache import snapshot
 from registry_cache.store import Cache
-from tests.conftest import SHARED
+from tests.conftest import TEST_DATA
 
-SEED = SHARED / "registry" / "seed.json"
-LEGACY = SHARED / "registry" / "seed_2025_05_16_legacy.json"
+SEED = TEST_DATA / "registry" / "seed.json"
+LEGACY = TEST_DATA / "registry" / "seed_2025_05_16_legacy.json"
 
 
 def test_bundled_snapshot_is_current_with_its_sources(tmp_path: Path) -> None:
