@@ -177,11 +177,11 @@ class Gateway:
     # --- transports ------------------------------------------------------------------------
     async def serve_stdio(self, on_ready: Callable[[str], None] = lambda _m: None) -> None:
         """Serve MCP on stdin/stdout until stdin closes (or the task is cancelled)."""
-        from mcp.server.stdio import stdio_server
+        from runtime.gateway._stdio import stdio_streams
 
         server = self.mcp_server()
         try:
-            async with stdio_server() as (read_stream, write_stream):
+            async with stdio_streams() as (read_stream, write_stream):
                 on_ready(self._ready_line("stdio"))
                 await server.run(read_stream, write_stream, server.create_initialization_options())
         finally:
