@@ -58,6 +58,7 @@ class TomlDocument:
         entry = tomlkit.table()
         for name, item in value.items():
             entry[name] = item
+        entry.add(tomlkit.nl())
         table[key] = entry
 
     def delete_member(self, path: tuple[str, ...], key: str) -> bool:
