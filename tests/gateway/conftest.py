@@ -115,9 +115,8 @@ def gateway_params(project: GwProject, *args: str) -> Any:
     """``StdioServerParameters`` starting the real ``mgx`` with ``args`` (the test's env)."""
     from mcp.client.stdio import StdioServerParameters
 
-    return StdioServerParameters(
-        command=MGX[0], args=[*MGX[1:], *args], env=project.env, cwd=project.root
-    )
+    cwd = project.root.parent if "-C" in args else project.root
+    return StdioServerParameters(command=MGX[0], args=[*MGX[1:], *args], env=project.env, cwd=cwd)
 
 
 @asynccontextmanager

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -82,3 +83,26 @@ async def test_gateway_in_front_of_pypi_and_npm_servers(real_project: GwProject)
         assert not echoed.is_error and "via mgx" in result_text(echoed)
     audit = (gw.state / "audit.jsonl").read_text().splitlines()
     assert [json.loads(line)["ok"] for line in audit] == [True, True]
+
+
+async def test_http_gateway_in_front_of_pypi_and_npm_servers(
+    real_project: GwProject, start_http: Any
+) -> None:
+    import httpx2
+    from mcp import Client
+    from mcp.client.streamable_http import streamable_http_client
+
+    gateway = start_http(real_project, "--toolset", "real")
+    async with (
+        httpx2.AsyncClient(timeout=httpx2.Timeout(120.0)) as http,
+        Client(streamable_http_client(gateway.url, http_client=http)) as client,
+    ):
+        names = {t.name for t in (await client.list_tools()).tools}
+        assert {"server-time__convert_time", "server-everything__add"} <= names
+        converted = await client.call_tool(
+            "server-time__convert_time",
+            {"source_timezone": "UTC", "time": "12:00", "target_timezone": "Asia/Tokyo"},
+        )
+        assert not converted.is_error and "Asia/Tokyo" in result_text(converted)
+        added = await client.call_tool("server-everything__add", {"a": 2, "b": 3})
+        assert not added.is_error and "5" in result_text(added)

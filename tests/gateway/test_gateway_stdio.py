@@ -76,7 +76,8 @@ async def test_tools_list_is_answered_from_recorded_lists(gw_project: GwProject)
 
 
 async def test_tool_run_serves_one_tool_under_its_own_names(gw_project: GwProject) -> None:
-    async with stdio_gateway(gw_project, "tool", "run", "alpha") as c:
+    # As a client starts it: from anywhere, the project named with -C.
+    async with stdio_gateway(gw_project, "tool", "run", "alpha", "-C", str(gw_project.root)) as c:
         names = sorted(t.name for t in (await c.list_tools()).tools)
         assert names == ["add", "crash", "delete_everything", "echo", "pid"]
         assert result_text(await c.call_tool("echo", {"text": "direct"})) == "direct"
