@@ -244,9 +244,20 @@ class JsoncDocument:
             comma = gap.end() if gap else prev_end
             self.text = self.text[:comma] + self.text[comma + 1 : start] + self.text[end:]
             self._parse()
+            self._rejoin(path)
             return True
         self._splice(start, end, "")
         return True
+
+    def _rejoin(self, path: tuple[str, ...]) -> None:
+        """An object written on one line gets its closing brace back on that line."""
+        node = self._object(path)
+        if node is None or not node.members:
+            return
+        last = node.members[-1].value.end
+        tail = self.text[last : node.end - 1]
+        if "\n" not in self.text[node.start : last] and tail.strip() == "" and "\n" in tail:
+            self._splice(last, node.end - 1, "")
 
     def delete_if_empty(self, path: tuple[str, ...]) -> None:
         """Remove the object at ``path`` when it has no members (one mgx created)."""
