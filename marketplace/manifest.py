@@ -16,6 +16,8 @@
 
     [toolsets.research]
     tools = ["io.github.modelcontextprotocol/server-time"]
+    deny = ["*delete*"]           # optional: which MCP tools the gateway hides (globs on
+    allow = []                    # server__tool or server/tool); deny wins over allow
 
 Reading uses the stdlib ``tomllib`` (every command reads the manifest; ``sync --frozen`` must
 be quick); edits go through tomlkit so the user's comments, order and layout survive. A secret
@@ -91,6 +93,10 @@ class Manifest:
 
     tools: Mapping[str, ToolRequirement] = field(default_factory=dict)
     toolsets: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    # Per tool set: (allow, deny) glob patterns over the MCP tools its servers offer.
+    tool_filters: Mapping[str, tuple[tuple[str, ...], tuple[str, ...]]] = field(
+        default_factory=dict
+    )
     registries: Mapping[str, str] = field(default_factory=dict)
     policy: Policy = field(default_factory=Policy)
 
@@ -139,9 +145,20 @@ def parse_manifest(text: str, *, where: str = MANIFEST_NAME, strict: bool = True
                 "in [registries]"
             )
     toolsets: dict[str, tuple[str, ...]] = {}
+    filters: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {}
     for set_name, entry in _table(doc, "toolsets", where).items():
         toolsets[set_name] = _toolset(set_name, entry, tools, where)
-    return Manifest(tools=tools, toolsets=toolsets, registries=registries, policy=policy)
+        filters[set_name] = (
+            _patterns(entry, "allow", f"{where}: toolsets.{set_name}"),
+            _patterns(entry, "deny", f"{where}: toolsets.{set_name}"),
+        )
+    return Manifest(
+        tools=tools,
+        toolsets=toolsets,
+        tool_filters=filters,
+        registries=registries,
+        policy=policy,
+    )
 
 
 def _key(name: str) -> str:
@@ -293,8 +310,8 @@ def _toolset(
     at = f"{where}: toolsets.{name}"
     if not _TOOLSET_NAME.match(name):
         raise ConfigError(f"{at}: invalid tool set name (letters, digits, '_', '.', '-')")
-    if not isinstance(entry, Mapping) or set(entry) - {"tools"}:
-        raise ConfigError(f"{at} must be a table with one key: tools = [...]")
+    if not isinstance(entry, Mapping) or set(entry) - {"tools", "allow", "deny"}:
+        raise ConfigError(f"{at} must be a table with keys tools = [...], allow, deny")
     members = entry.get("tools", [])
     if not isinstance(members, list) or not all(isinstance(m, str) for m in members):
         raise ConfigError(f"{at}.tools must be a list of tool names")
@@ -302,6 +319,14 @@ def _toolset(
         if member not in tools:
             raise ConfigError(f"{at}: {member!r} is not in [tools]")
     return tuple(dict.fromkeys(members))
+
+
+def _patterns(entry: Any, key: str, at: str) -> tuple[str, ...]:
+    """A tool set's ``allow`` / ``deny`` list of glob patterns (see ``ToolFilter``)."""
+    value = entry.get(key, []) if isinstance(entry, Mapping) else []
+    if not isinstance(value, list) or not all(isinstance(p, str) and p for p in value):
+        raise ConfigError(f"{at}.{key} must be a list of tool name patterns")
+    return tuple(value)
 
 
 # --- editing ----------------------------------------------------------------------------------

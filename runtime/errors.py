@@ -4,7 +4,8 @@ MgxRuntimeError          (named so it does not shadow the builtin RuntimeError)
 ├── ModelServerError     a managed model server failed to start, answer or stop
 ├── LLMError             the chat endpoint failed after retries, or answered garbage
 ├── ToolError            an MCP tool server failed (start, list, call)
-└── AgentError           the agent loop cannot go on (e.g. max steps reached)
+├── AgentError           the agent loop cannot go on (e.g. max steps reached)
+└── GatewayError         the MCP gateway cannot start or refuses a locked tool
 """
 
 from __future__ import annotations
@@ -30,3 +31,9 @@ class ToolError(MgxRuntimeError):
 
 class AgentError(MgxRuntimeError):
     pass
+
+
+class GatewayError(MgxRuntimeError):
+    """``mgx tool serve`` / ``tool run`` cannot start: bad options, refused tool (exit 2)."""
+
+    exit_code = 2

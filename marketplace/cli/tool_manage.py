@@ -410,6 +410,9 @@ def export(
     output: Path | None = typer.Option(
         None, "--output", "-o", help="Write the config to this file (default: stdout)."
     ),
+    force: bool = typer.Option(
+        False, "--force", help="Overwrite an existing --output file (to merge, `mgx client add`)."
+    ),
     project: Path | None = typer.Option(None, "--project", "-C", help=PROJECT_HELP),
 ) -> None:
     """Write an MCP client's config for the locked tools (secrets as env references)."""
@@ -417,15 +420,26 @@ def export(
 
     from marketplace.cli.output import note
     from marketplace.commands import export as do_export
+    from marketplace.errors import ConfigError
 
+    target = output.expanduser().resolve() if output is not None else None
+    if target is not None:
+        # Checked before anything is computed: an existing client config must not be lost.
+        if not target.parent.is_dir():
+            raise ConfigError(f"directory {target.parent} does not exist")
+        if target.exists() and not force:
+            raise ConfigError(
+                f"{output} exists; pass --force to overwrite it, or merge into it with "
+                f"`mgx client add {client}`"
+            )
     result = do_export(_project(project), client, toolset=toolset)
     text = json.dumps(result.config, indent=2) + "\n"
-    if output is None:
+    if target is None:
         sys.stdout.write(text)
     else:
         from marketplace._fs import atomic_write
 
-        atomic_write(output.expanduser().resolve(), text)
+        atomic_write(target, text)
         note(f"wrote {output}")
     for name in result.skipped:
         note(f"mgx: note: {name} left out: {client} has no entry for remote servers")

@@ -11,9 +11,11 @@ import sys
 
 import typer
 
+from marketplace.cli import client as client_cli
 from marketplace.cli import registry as registry_cli
 from marketplace.cli import tool as tool_cli
 from runtime.cli import agent as agent_cli
+from runtime.cli import gateway as gateway_cli
 from runtime.cli import model as model_cli
 
 app = typer.Typer(
@@ -23,8 +25,10 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
+gateway_cli.register(tool_cli.app)  # tool serve, tool run: the gateway is runtime's
 app.add_typer(tool_cli.app, name="tool")
 app.add_typer(registry_cli.app, name="registry")
+app.add_typer(client_cli.app, name="client")
 app.add_typer(model_cli.app, name="model")
 agent_cli.register(app)
 

@@ -44,6 +44,7 @@ def test_install_list_check_export_remove(echo_world: World, project_dir: Path) 
     ]
 
     out = project_dir / "cfg" / "mcp.json"
+    out.parent.mkdir()  # export refuses a missing directory (it never invents one)
     exported = run_mgx("tool", "export", "--client", "cursor", "-o", str(out), cwd=project_dir)
     assert exported.returncode == 0, exported.stderr
     assert list(json.loads(out.read_text())["mcpServers"]) == ["echo"]

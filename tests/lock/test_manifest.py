@@ -57,7 +57,7 @@ def test_full_manifest() -> None:
         ("[policy]\nverify = 'maybe'", "policy.verify must be one of"),
         ("[registries]\nteam = 'ftp://x'", "http(s) URL"),
         ("[toolsets.r]\ntools = ['a/b']", "'a/b' is not in [tools]"),
-        ("[toolsets.r]\nmembers = []", "one key: tools"),
+        ("[toolsets.r]\nmembers = []", "keys tools = [...], allow, deny"),
         ("[plugins]\nx = 1", "unknown section 'plugins'"),
         ("[tools\n", "not valid TOML"),
     ],

@@ -1,0 +1,58 @@
+"""The one check every locked tool passes before the gateway starts its server.
+
+``preflight`` is called by ``mgx tool serve`` and ``mgx tool run`` right before a server's
+process is started (servers start lazily, so this runs at a tool's first call, not at gateway
+start). It is deliberately one function: the lock-enforcement checks (the invocation rule,
+verification status under the policy, pinned tool descriptions) plug in here, and every way
+the gateway starts a server goes through it.
+
+Today it enforces what the project already promises:
+
+- the tool is in the lock and installed (``launch_spec`` raises ``InstallError`` otherwise;
+  it also fails on a required env value that is not set);
+- ``[policy] verify = "require"`` refuses a tool whose lock entry is not ``verified``;
+  ``"warn"`` lets it start and reports a warning (the gateway logs it and the audit line).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from runtime.errors import GatewayError
+
+if TYPE_CHECKING:
+    from marketplace.installers import LaunchSpec
+    from marketplace.lockfile import LockedTool
+    from marketplace.project import Project
+
+__all__ = ["Preflight", "preflight"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class Preflight:
+    """A tool cleared to start: how to start it, and what the user should be told."""
+
+    launch: LaunchSpec
+    warnings: list[str] = field(default_factory=list)
+
+
+def preflight(project: Project, locked_tool: LockedTool) -> Preflight:
+    """Check ``locked_tool`` against the project's policy; raise ``GatewayError`` to refuse.
+
+    Marketplace errors (not installed, missing env value) propagate with their own message.
+    """
+    from marketplace.project import launch_spec
+
+    warnings: list[str] = []
+    status = str(locked_tool.verification.get("status", "unverified"))
+    verify = project.manifest(strict=False).policy.verify
+    if status != "verified":
+        if verify == "require":
+            raise GatewayError(
+                f'{locked_tool.name} is {status} and [policy] verify = "require"; '
+                "refusing to start it"
+            )
+        if verify == "warn":
+            warnings.append(f'{locked_tool.name} is {status} (policy verify = "warn")')
+    return Preflight(launch=launch_spec(project, locked_tool), warnings=warnings)

@@ -1,0 +1,94 @@
+"""``mgx tool serve`` and ``mgx tool run`` over stdio, driven by the mcp SDK's client."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+from tests.gateway.conftest import SECRET, GwProject, result_text, stdio_gateway
+
+
+async def test_lists_and_calls_namespaced_tools_denied_tool_absent(gw_project: GwProject) -> None:
+    async with stdio_gateway(gw_project, "tool", "serve", "--toolset", "work", "--log-args") as c:
+        names = sorted(t.name for t in (await c.list_tools()).tools)
+        assert names == [
+            "alpha__add",
+            "alpha__crash",
+            "alpha__echo",
+            "alpha__pid",
+            "beta__add",
+            "beta__crash",
+            "beta__echo",
+            "beta__pid",
+            "beta__secret_length",
+        ]  # *delete* is denied in mgx.toml, on both servers
+        added = await c.call_tool("alpha__add", {"a": 2, "b": 40})
+        assert not added.is_error and result_text(added) == "42"
+        length = await c.call_tool("beta__secret_length", {})
+        assert result_text(length) == str(len(SECRET))  # the bound secret reached the server
+        echoed = await c.call_tool("beta__echo", {"text": f"token={SECRET}"})
+        assert result_text(echoed) == f"token={SECRET}"
+        denied = await c.call_tool("alpha__delete_everything", {})
+        assert denied.is_error and "no tool named" in result_text(denied)
+
+    lines = [
+        json.loads(line) for line in (gw_project.state / "audit.jsonl").read_text().splitlines()
+    ]
+    assert [(e["tool"], e["ok"]) for e in lines] == [
+        ("alpha__add", True),
+        ("beta__secret_length", True),
+        ("beta__echo", True),
+        ("alpha__delete_everything", False),
+    ]
+    assert lines[0]["server"] == "alpha" and lines[0]["arguments"] == {"a": 2, "b": 40}
+    assert lines[0]["client"].startswith("mcp")  # the SDK client's own name
+    assert lines[2]["arguments"] == {"text": "token=[redacted]"}
+    assert all(e["duration_ms"] >= 0 and e["time"].endswith("Z") for e in lines)
+    for path in gw_project.settings.state_dir.rglob("*"):
+        if path.is_file():
+            assert SECRET.encode() not in path.read_bytes(), path
+
+
+async def test_crashed_server_is_restarted_once(gw_project: GwProject) -> None:
+    async with stdio_gateway(gw_project, "tool", "serve", "-t", "work") as c:
+        first = int(result_text(await c.call_tool("alpha__pid", {})))
+        crashed = await c.call_tool("alpha__crash", {})
+        assert crashed.is_error and "crashed" in result_text(crashed)
+        again = await c.call_tool("alpha__pid", {})
+        assert not again.is_error and int(result_text(again)) != first
+        assert result_text(await c.call_tool("beta__echo", {"text": "ok"})) == "ok"
+        await c.call_tool("alpha__crash", {})
+        gone = await c.call_tool("alpha__echo", {"text": "x"})
+        assert gone.is_error and "not running" in result_text(gone)  # restarted once only
+
+
+async def test_tools_list_is_answered_from_recorded_lists(gw_project: GwProject) -> None:
+    async with stdio_gateway(gw_project, "tool", "serve", "-t", "work") as c:
+        first = [t.model_dump() for t in (await c.list_tools()).tools]
+    logs = gw_project.state / "logs"
+    assert sorted(p.name for p in logs.iterdir()) == ["alpha.log", "beta.log"]  # both started
+    shutil.rmtree(logs)
+    async with stdio_gateway(gw_project, "tool", "serve", "-t", "work") as c:
+        assert [t.model_dump() for t in (await c.list_tools()).tools] == first
+        assert not logs.exists()  # listed without starting a server
+        assert result_text(await c.call_tool("beta__echo", {"text": "hi"})) == "hi"
+    assert sorted(p.name for p in logs.iterdir()) == ["beta.log"]  # only the one called
+
+
+async def test_tool_run_serves_one_tool_under_its_own_names(gw_project: GwProject) -> None:
+    # As a client starts it: from anywhere, the project named with -C.
+    async with stdio_gateway(gw_project, "tool", "run", "alpha", "-C", str(gw_project.root)) as c:
+        names = sorted(t.name for t in (await c.list_tools()).tools)
+        assert names == ["add", "crash", "delete_everything", "echo", "pid"]
+        assert result_text(await c.call_tool("echo", {"text": "direct"})) == "direct"
+    audit = (gw_project.state / "audit.jsonl").read_text()
+    assert '"tool": "echo"' in audit and '"arguments"' not in audit  # no --log-args
+
+
+async def test_policy_require_refuses_an_unverified_tool(gw_project: GwProject) -> None:
+    manifest = gw_project.root / "mgx.toml"
+    manifest.write_text('[policy]\nverify = "require"\n\n' + manifest.read_text())
+    async with stdio_gateway(gw_project, "tool", "serve", "-t", "work") as c:
+        refused = await c.call_tool("alpha__echo", {"text": "x"})
+        assert refused.is_error and 'verify = "require"' in result_text(refused)
+    assert not (gw_project.state / "logs").exists()  # preflight ran before any start
