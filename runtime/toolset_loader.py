@@ -20,6 +20,8 @@ from runtime.tools import ServerSpec
 
 if TYPE_CHECKING:
     from marketplace.installers import LaunchSpec
+    from marketplace.lockfile import LockedTool
+    from marketplace.project import Project
     from marketplace.settings import Settings
     from runtime.tools._model import Transport
 
@@ -40,22 +42,32 @@ def load_toolset(
     their own messages: unknown tool set, no lock, a tool not installed, a required env var
     unset. Nothing is started here.
     """
-    from dataclasses import replace
-
     from marketplace.project import find_project, launch_specs
-    from marketplace.tool_pins import pins_store
 
     project = find_project(project_dir, settings=settings)
     launches = launch_specs(project, toolset=toolset, environ=environ)
     names = short_names(list(launches))
     lock = project.lock()
-    store = pins_store(project.settings)
-    specs = []
-    for full, launch in launches.items():
-        pins = lock.tools[full].tool_pins if lock.tools[full].pin_tools else None
-        spec = server_spec(names[full], launch)
-        specs.append(replace(spec, tool_pins=pins, pins_store=store, lock_name=full))
-    return specs
+    return [
+        locked_server_spec(project, lock.tools[full], names[full], launch)
+        for full, launch in launches.items()
+    ]
+
+
+def locked_server_spec(
+    project: Project, locked: LockedTool, name: str, launch: LaunchSpec
+) -> ServerSpec:
+    """``server_spec`` for a locked tool, carrying its pinned tool descriptions so that every
+    start (the agent's hub and the gateway's alike) refuses a changed ``tools/list``."""
+    from dataclasses import replace
+
+    from marketplace.tool_pins import pins_store
+
+    pins = locked.tool_pins if locked.pin_tools else None
+    spec = server_spec(name, launch)
+    return replace(
+        spec, tool_pins=pins, pins_store=pins_store(project.settings), lock_name=locked.name
+    )
 
 
 def short_names(full_names: list[str]) -> dict[str, str]:

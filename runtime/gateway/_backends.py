@@ -158,14 +158,14 @@ class Backends:
 
     async def _open(self, slot: _Slot) -> ToolHub:
         from runtime.gateway.preflight import preflight
-        from runtime.toolset_loader import server_spec
+        from runtime.toolset_loader import locked_server_spec
 
         cleared = preflight(self._project, slot.locked)
         for warning in cleared.warnings:
             self._on_warning(warning)
         self._redactor.add([*cleared.launch.env.values(), *cleared.launch.headers.values()])
         hub = ToolHub(
-            [server_spec(slot.short, cleared.launch)],
+            [locked_server_spec(self._project, slot.locked, slot.short, cleared.launch)],
             call_timeout=self._call_timeout,
             startup_timeout=self._startup_timeout,
             max_restarts=1,
