@@ -19,6 +19,9 @@ from marketplace.commands._resolve import (
     resolve,
     satisfied_by,
     settle,
+    verify_locked,
+    verify_mode,
+    verify_resolved,
     verify_started,
 )
 from marketplace.errors import LockError
@@ -49,12 +52,18 @@ def sync(
     frozen: bool = False,
     check: bool = True,
     check_timeout: float = 90.0,
+    verify: str | None = None,
+    allow_identity_change: bool = False,
     catalog: Catalog | None = None,
     progress: Progress = _quiet,
 ) -> SyncResult:
-    """Install exactly the lock (``frozen``), or bring the lock up to the manifest first."""
+    """Install exactly the lock (``frozen``), or bring the lock up to the manifest first.
+
+    Provenance: fresh resolutions are verified as ``install`` does; locked tools have the
+    provenance the lock records re-checked (offline when stored with the install).
+    """
     if frozen:
-        return _frozen(project, progress)
+        return _frozen(project, progress, verify)
     own = catalog is None
     catalog = catalog or open_catalog(project.settings)
     try:
@@ -64,11 +73,17 @@ def sync(
             settle(project, lock)
             tools: dict[str, LockedTool] = {}
             fresh: list[LockedTool] = []
-            warnings: list[str] = []
+            warnings: list[str] = list(manifest.policy.notes)
+            modes = {
+                name: verify_mode(manifest, req, verify) for name, req in manifest.tools.items()
+            }
+            kept: list[LockedTool] = []
+            evidence = {}
             for name, req in manifest.tools.items():
                 current = lock.tools.get(name)
                 if current is not None and satisfied_by(req, current, manifest):
                     tools[name] = current
+                    kept.append(current)
                     continue
                 resolved = resolve(
                     catalog,
@@ -79,14 +94,28 @@ def sync(
                     progress=progress,
                 )
                 warnings += resolved.warnings
-                tools[name] = resolved.tool
-                fresh.append(resolved.tool)
+                tool, proof = verify_resolved(
+                    resolved,
+                    mode=modes[name],
+                    current=current,
+                    allow_identity_change=allow_identity_change,
+                    progress=progress,
+                )
+                if proof is not None:
+                    evidence[name] = proof
+                tools[name] = tool
+                fresh.append(tool)
+            evidence.update(verify_locked(project.settings, kept, modes=modes))
             crash_point("resolved")
             new_lock = Lockfile(tools=tools, toolsets=manifest.toolsets)
             try:
                 before = _installed(project, tools.values())
                 installed = install_tools(
-                    project, tools.values(), keep=lock.tools.values(), progress=progress
+                    project,
+                    tools.values(),
+                    keep=lock.tools.values(),
+                    evidence=evidence,
+                    progress=progress,
                 )
                 crash_point("installed")
                 verify_started(
@@ -128,14 +157,15 @@ def _installed(project: Project, tools: object) -> list[str]:
     ]
 
 
-def _frozen(project: Project, progress: Progress) -> SyncResult:
+def _frozen(project: Project, progress: Progress, verify: str | None) -> SyncResult:
     with Transaction(project):
         lock = read_lock(project.lock_path)
         if lock is None:
             raise LockError(
                 f"--frozen needs {LOCK_NAME}, and {project.root} has none; run `mgx tool sync`"
             )
-        problems = unsatisfied(project.manifest(strict=False), lock)
+        manifest = project.manifest(strict=False)
+        problems = unsatisfied(manifest, lock)
         if problems:
             more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
             raise LockError(
@@ -143,7 +173,11 @@ def _frozen(project: Project, progress: Progress) -> SyncResult:
                 "sync` without --frozen to update the lock"
             )
         before = _installed(project, lock.tools.values())
-        installed = install_tools(project, lock.tools.values(), progress=progress)
+        modes = {n: verify_mode(manifest, manifest.tools.get(n), verify) for n in lock.tools}
+        evidence = verify_locked(project.settings, lock.tools.values(), modes=modes)
+        installed = install_tools(
+            project, lock.tools.values(), evidence=evidence, progress=progress
+        )
         crash_point("installed")
         deleted = settle(project, lock)
     return SyncResult(installed=installed, present=sorted(before), deleted=deleted)
