@@ -131,10 +131,14 @@ def verify_tool(
     return replace(tool, verification=outcome.to_lock(policy=mode)), outcome.evidence
 
 
-def _recheck(tool: LockedTool, evidence: Evidence) -> list[str]:
-    """Problems of ``evidence`` against what the lock says was verified."""
+def _recheck(tool: LockedTool, evidence: Evidence, digest: str = "") -> list[str]:
+    """Problems of ``evidence`` against what the lock says was verified.
+
+    ``digest`` is that of the stored bytes when read from disk (any edit, even of layout, is
+    a change), else that of the canonical form of freshly fetched evidence.
+    """
     recorded = tool.verification
-    if evidence.digest != recorded.get("provenance"):
+    if (digest or evidence.digest) != recorded.get("provenance"):
         return [f"{tool.name}: the stored provenance is not the one the lock records"]
     try:
         outcome = check(tool, evidence)
@@ -172,11 +176,14 @@ def reverify(tool: LockedTool, install_dir: Path) -> list[str]:
             f"{tool.name}: its stored provenance ({EVIDENCE_NAME}) is missing; reinstall it "
             "(`mgx tool sync --repair`)"
         ]
+    import hashlib
+
+    digest = "sha256:" + hashlib.sha256(data).hexdigest()
     try:
         evidence = Evidence.from_bytes(data)
     except ValueError:
         return [f"{tool.name}: its stored provenance is not valid JSON"]
-    return _recheck(tool, evidence)
+    return _recheck(tool, evidence, digest)
 
 
 def frozen_check(tool: LockedTool, install_dir: Path) -> Evidence | None:
