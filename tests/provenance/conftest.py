@@ -260,6 +260,15 @@ def playwright_package(**changes: Any) -> NpmPackage:
     return NpmPackage(**values)
 
 
+def flip_in_tarball(tgz: bytes) -> bytes:
+    """The tarball with one byte of a packaged file's content flipped (still a valid .tgz)."""
+    import gzip
+
+    raw = gzip.decompress(tgz)
+    at = raw.index(b"Copyright")  # inside a file's data: tar checksums cover headers only
+    return gzip.compress(flip_byte(raw, at), mtime=0)
+
+
 def flip_byte(data: bytes, at: int | None = None) -> bytes:
     where = len(data) // 2 if at is None else at
     return data[:where] + bytes([data[where] ^ 0x01]) + data[where + 1 :]

@@ -20,7 +20,7 @@ from marketplace.lockfile import read_lock
 from marketplace.provenance import EVIDENCE_NAME
 from marketplace.settings import Settings
 from tests.lock.conftest import World, run_mgx, server_doc
-from tests.provenance.conftest import NpmRegistry, flip_byte, playwright_package
+from tests.provenance.conftest import NpmRegistry, flip_in_tarball, playwright_package
 
 NAME = "io.github.microsoft/playwright-cli"
 REPO = "https://github.com/microsoft/playwright-cli"
@@ -143,7 +143,7 @@ def test_refusals_leave_everything_unchanged(
     genuine = playwright_package()
 
     # 1. a flipped byte in the tarball (the registry's integrity matching it)
-    upstream_npm.add(playwright_package(tarball=flip_byte(genuine.tarball)))
+    upstream_npm.add(playwright_package(tarball=flip_in_tarball(genuine.tarball)))
     publish(world, [npm_entry(upstream_npm)])
     world.serve()
     before = snapshot(project, settings)
