@@ -173,6 +173,8 @@ def test_refusals_leave_everything_unchanged(
     assert "UNVERIFIED (unsigned" in done.stderr
     listed = run_mgx("tool", "list", cwd=project)
     assert "UNVERIFIED (unsigned)" in listed.stdout
+    shown = run_mgx("tool", "info", NAME, cwd=project)
+    assert "provenance UNVERIFIED (unsigned" in shown.stdout
 
 
 @pytest.mark.network
@@ -216,6 +218,16 @@ def test_require_in_the_manifest_is_not_ignored(world: World, project: Path) -> 
     done = run_mgx("tool", "sync", "--frozen", cwd=project)
     assert_refused(done, before, project, settings)
     assert "locked as unverified" in done.stderr
+
+
+def test_info_and_list_show_the_lock_verification(project: Path) -> None:
+    shown = run_mgx("tool", "info", ECHO, cwd=project)
+    assert shown.returncode == 0, shown.stderr
+    assert "locked here: 1.0.0, provenance verified" in shown.stdout
+    data = json.loads(run_mgx("tool", "info", ECHO, "--json", cwd=project).stdout)
+    assert data["locked"]["verification"] == "verified"
+    listed = run_mgx("tool", "list", cwd=project)
+    assert "verified" in listed.stdout
 
 
 def test_old_warn_policy_reads_as_prefer(world: World, project: Path) -> None:
