@@ -275,5 +275,3 @@ def test_a_hand_written_credential_is_never_listed(world: World, project: Path) 
     done = run_mgx("registry", "list", "--json", cwd=project)
     assert "hunter2" not in done.stdout + done.stderr
     assert done.returncode == 2 and "user information" in done.stderr
-
-
