@@ -330,9 +330,9 @@ def install_tools(
             installed.append(tool.name)
         if evidence and tool.name in evidence:
             from marketplace.installers import tool_dir
-            from marketplace.provenance import store
+            from marketplace.provenance import keep as keep_provenance
 
-            store(tool_dir(settings, tool.package), evidence[tool.name])
+            keep_provenance(tool_dir(settings, tool.package), tool, evidence[tool.name])
     return installed
 
 

@@ -3,7 +3,7 @@
 Public surface::
 
     tool, evidence = verify_tool(tool, server, mode="prefer", previous=lock_entry)  # network
-    store(install_dir, evidence)             # after the install is in place
+    keep(install_dir, tool, evidence)        # after the install is in place
     problems = reverify(locked_tool, install_dir)   # no network; [] when all holds
     evidence = frozen_check(locked_tool, install_dir)  # sync --frozen: stored or re-fetched
 
@@ -21,7 +21,13 @@ from typing import TYPE_CHECKING
 
 from marketplace.errors import VerificationError
 from marketplace.provenance._model import STATUSES, Evidence, Outcome
-from marketplace.provenance._store import EVIDENCE_NAME, load, store
+from marketplace.provenance._store import (
+    EVIDENCE_NAME,
+    checked_before,
+    load,
+    remember_checked,
+    store,
+)
 from marketplace.provenance.identity import SignerIdentity, check_identity_change, check_source
 from marketplace.provenance.policy import DEFAULT, MODES, effective, enforce, parse_mode
 
@@ -41,6 +47,7 @@ __all__ = [
     "effective",
     "fetch",
     "frozen_check",
+    "keep",
     "parse_mode",
     "reverify",
     "store",
@@ -131,6 +138,13 @@ def verify_tool(
     return replace(tool, verification=outcome.to_lock(policy=mode)), outcome.evidence
 
 
+def keep(install_dir: Path, tool: LockedTool, evidence: Evidence) -> None:
+    """Store ``evidence`` with the install of ``tool``, which ``verify_tool`` just verified."""
+    store(install_dir, evidence)
+    if evidence.digest == tool.verification.get("provenance"):
+        remember_checked(tool, install_dir)
+
+
 def _recheck(tool: LockedTool, evidence: Evidence, digest: str = "") -> list[str]:
     """Problems of ``evidence`` against what the lock says was verified.
 
@@ -197,10 +211,23 @@ def frozen_check(tool: LockedTool, install_dir: Path) -> Evidence | None:
         return None
     data = load(install_dir)
     if data is not None:
+        import hashlib
+
+        digest = "sha256:" + hashlib.sha256(data).hexdigest()
+        if digest != tool.verification.get("provenance"):
+            raise VerificationError(
+                f"{tool.name}: the stored provenance is not the one the lock records"
+            )
+        # The full signature check costs sigstore's import (~0.5 s): done once per lock
+        # entry and remembered beside the install, so `sync --frozen` stays fast when
+        # nothing changed. `reverify` (mgx tool verify) always checks in full.
+        if checked_before(tool, install_dir):
+            return None
         problems = reverify(tool, install_dir)
         if problems:
             raise VerificationError(problems[0])
-        return Evidence.from_bytes(data)
+        remember_checked(tool, install_dir)
+        return None
     evidence = fetch(tool)
     if evidence is None:
         raise VerificationError(f"{tool.name}: its registry no longer serves its provenance")

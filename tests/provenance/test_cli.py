@@ -124,6 +124,15 @@ def test_install_verified_then_frozen_sync_rechecks_offline(
     world.close()
     frozen = run_mgx("tool", "sync", "--frozen", cwd=project)
     assert frozen.returncode == 0, frozen.stderr
+    # A lock edited to name another signer no longer matches its stored provenance.
+    lock_path = project / "mgx.lock"
+    good = lock_path.read_text()
+    lock_path.write_text(
+        good.replace(f'repository = "{REPO}"', 'repository = "https://github.com/evil/cli"')
+    )
+    frozen = run_mgx("tool", "sync", "--frozen", cwd=project)
+    assert frozen.returncode == 1 and "https://github.com/evil/cli" in frozen.stderr
+    lock_path.write_text(good)
     stored = next(project_settings(world).tools_dir.glob("npm-*")) / EVIDENCE_NAME
     stored.write_bytes(stored.read_bytes().replace(b"953297574", b"953297575"))
     frozen = run_mgx("tool", "sync", "--frozen", cwd=project)
