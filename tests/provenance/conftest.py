@@ -94,8 +94,9 @@ def _json(data: Any, ctype: str = "application/json") -> tuple[int, str, bytes]:
 class PyPIIndex(_Server):
     """A PyPI-style index: JSON simple API, files, integrity API (what pypi.org serves)."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, upstream: str | None = None) -> None:
         super().__init__()
+        self.upstream = upstream  # simple pages of projects it does not hold come from there
         self.files: dict[str, list[dict[str, Any]]] = {}  # project -> file entries
         self.bodies: dict[str, bytes] = {}
         self.provenance: dict[tuple[str, str, str], Any] = {}
@@ -125,6 +126,19 @@ class PyPIIndex(_Server):
         if len(parts) == 5 and parts[0] == "integrity" and parts[4] == "provenance":
             found = self.provenance.get((parts[1], parts[2], parts[3]))
             return None if found is None else _json(found, INTEGRITY)
+        if len(parts) == 2 and parts[0] == "simple" and self.upstream:
+            import httpx
+
+            # The files stay on the upstream's file host (absolute URLs in its answer).
+            response = httpx.get(
+                f"{self.upstream}/simple/{parts[1]}/",
+                headers={"Accept": "application/vnd.pypi.simple.v1+json"},
+                timeout=60,
+                follow_redirects=True,
+            )
+            if response.status_code != 200:
+                return None
+            return 200, response.headers.get("content-type", ""), response.content
         return None
 
 

@@ -20,7 +20,13 @@ from marketplace.lockfile import read_lock
 from marketplace.provenance import EVIDENCE_NAME
 from marketplace.settings import Settings
 from tests.lock.conftest import World, run_mgx, server_doc
-from tests.provenance.conftest import NpmRegistry, flip_in_tarball, playwright_package
+from tests.provenance.conftest import (
+    PYPI_DATA,
+    NpmRegistry,
+    PyPIIndex,
+    flip_in_tarball,
+    playwright_package,
+)
 
 NAME = "io.github.microsoft/playwright-cli"
 REPO = "https://github.com/microsoft/playwright-cli"
@@ -284,3 +290,50 @@ def test_a_hand_written_credential_is_never_listed(world: World, project: Path) 
     done = run_mgx("registry", "list", "--json", cwd=project)
     assert "hunter2" not in done.stdout + done.stderr
     assert done.returncode == 2 and "user information" in done.stderr
+
+
+@pytest.mark.network
+def test_pypi_attestations_passes_verification_through_the_cli(world: World, project: Path) -> None:
+    """The real sdist and its real PEP 740 provenance from a local index (its dependencies,
+    and the build backend uv needs for the sdist, come from pypi.org), under ``require``.
+
+    pypi-attestations 0.0.19 ships no console script, so the installer refuses it *after*
+    verification; that the refusal is the installer's proves the provenance passed under
+    ``require``. (What a verified PyPI tool writes into the lock is checked in test_pypi.py;
+    the lock write itself is the npm test's.) Nothing is changed either way.
+    """
+    sdist = "pypi_attestations-0.0.19.tar.gz"
+    index = PyPIIndex(upstream="https://pypi.org")
+    try:
+        provenance = json.loads((PYPI_DATA / f"{sdist}.provenance").read_text())
+        body = (PYPI_DATA / sdist).read_bytes()
+        index.add("pypi-attestations", "0.0.19", sdist, body, provenance)
+        name = "io.github.trailofbits/pypi-attestations"
+        package = {
+            "registryType": "pypi",
+            "registryBaseUrl": index.url,
+            "identifier": "pypi-attestations",
+            "version": "0.0.19",
+            "transport": {"type": "stdio"},
+        }
+        doc = server_doc(name, "0.0.19", [package], published="2024-12-05T12:00:00Z", latest=True)
+        doc["server"]["repository"] = {"url": "https://github.com/evil/x", "source": "github"}
+        world.docs.append(doc)
+        world.serve()
+        before = snapshot(project, world.settings)
+        # A registry entry naming another repository: refused at verification.
+        done = run_mgx("tool", "install", name, "--no-check", cwd=project)
+        assert_refused(done, before, project, world.settings)
+        assert "https://github.com/trailofbits/pypi-attestations" in done.stderr
+        assert "https://github.com/evil/x" in done.stderr
+        assert f"/integrity/pypi-attestations/0.0.19/{sdist}/provenance" in index.hits
+
+        # The right repository: verification passes under require; the installer then
+        # refuses the package for a reason of its own.
+        doc["server"]["repository"]["url"] = "https://github.com/trailofbits/pypi-attestations"
+        world.serve()
+        done = run_mgx("tool", "install", name, "--no-check", "--verify", "require", cwd=project)
+        assert_refused(done, before, project, world.settings)
+        assert "did not install its script" in done.stderr
+    finally:
+        index.close()
