@@ -61,7 +61,10 @@ def _dependency_files(client: Any, base: str, name: str, hashes: Iterable[str]) 
     for entry in (page or {}).get("files", []):
         digest = (entry.get("hashes") or {}).get("sha256", "")
         if digest in wanted:
-            out.append((entry.get("filename", ""), digest))
+            # PEP 740's index API lists each file's provenance URL, or null when there is
+            # none: no request is needed then (most dependencies publish none yet).
+            listed = "provenance" not in entry or entry["provenance"] is not None
+            out.append((entry.get("filename", ""), digest, listed))
     return sorted(out)
 
 
@@ -89,9 +92,11 @@ def fetch(tool: LockedTool, *, dependencies: bool = True) -> Evidence:
                 return f"{dep.name}=={dep.version}", {
                     fn: {
                         "sha256": digest,
-                        "provenance": _provenance(client, base, dep.name, dep.version, fn),
+                        "provenance": _provenance(client, base, dep.name, dep.version, fn)
+                        if has_provenance
+                        else None,
                     }
-                    for fn, digest in listed
+                    for fn, digest, has_provenance in listed
                 }
 
             with ThreadPoolExecutor(max_workers=8) as pool:

@@ -111,6 +111,12 @@ class PyPIIndex(_Server):
                 "url": f"{self.url}/files/{filename}",
                 "hashes": {"sha256": sha256(body)},
                 "upload-time": "2024-12-05T00:00:00Z",
+                # PEP 740: the provenance URL, or null when the file has none (as pypi.org)
+                "provenance": (
+                    f"{self.url}/integrity/{project}/{version}/{filename}/provenance"
+                    if provenance is not None
+                    else None
+                ),
             }
         )
         if provenance is not None:

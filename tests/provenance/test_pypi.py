@@ -225,6 +225,8 @@ def test_dependencies_are_recorded_and_a_failing_one_refuses(
         "gitlab-oidc-project==0.0.3": "verified",
         "pypi-attestation-models==0.0.4a2": "unsigned",
     }
+    # the index said it has no provenance (null): not asked for it
+    assert not [h for h in pypi_index.hits if h.startswith("/integrity/pypi-attestation-models/")]
 
     # rfc8785's real attestation was made on Sigstore's *staging* instance: present but not
     # valid against the production trust root, so it is a refusal, not "unsigned".
