@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 from marketplace.errors import VerificationError
 from marketplace.provenance._model import STATUSES, Evidence, Outcome
 from marketplace.provenance._store import (
+    CHECKED_NAME,
     EVIDENCE_NAME,
     checked_before,
     load,
@@ -35,10 +36,14 @@ if TYPE_CHECKING:
     from marketplace.lockfile import LockedTool
     from registry_cache.serverjson import ServerVersion
 
+# Files this package writes into an install directory (not part of the installed package).
+STORED_NAMES = (EVIDENCE_NAME, CHECKED_NAME)
+
 __all__ = [
     "DEFAULT",
     "EVIDENCE_NAME",
     "MODES",
+    "STORED_NAMES",
     "STATUSES",
     "Evidence",
     "Outcome",
