@@ -6,13 +6,13 @@
     team = "https://mcp.example.com"
 
     [policy]
-    verify = "warn"               # signature/provenance policy: "warn" | "require" | "off"
+    verify = "prefer"             # provenance policy: "require" | "prefer" | "off"
 
     [tools]
     "io.github.modelcontextprotocol/server-time" = "^2026.10"
     "io.github.example/github" = { version = "^1.2", type = "npm", registry = "team",
         env = { GITHUB_TOKEN = { env = "GH_TOKEN" } }, args = { config_path = "/x" },
-        resolve = "publish" }
+        resolve = "publish", verify = "require" }
 
     [toolsets.research]
     tools = ["io.github.modelcontextprotocol/server-time"]
@@ -51,14 +51,16 @@ __all__ = [
 MANIFEST_NAME = "mgx.toml"
 PACKAGE_TYPES = ("pypi", "npm", "mcpb", "oci", "remote")
 RESOLVE_MODES = ("publish", "now")
-VERIFY_MODES = ("warn", "require", "off")
+VERIFY_MODES = ("require", "prefer", "off")
+# Earlier mgx wrote "warn" for what is now "prefer"; it is read as such, with a note.
+_LEGACY_VERIFY = {"warn": "prefer"}
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _INPUT_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*$")
 _SERVER_NAME = re.compile(r"^[a-zA-Z0-9.-]+/[a-zA-Z0-9._-]+$")
 _TOOLSET_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 _REGISTRY_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
 _URL = re.compile(r"^https?://[^\s/?#]+(/[^\s?#]*)?$")
-_TOOL_KEYS = ("version", "type", "registry", "resolve", "env", "args", "pin_tools")
+_TOOL_KEYS = ("version", "type", "registry", "resolve", "env", "args", "pin_tools", "verify")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -73,18 +75,20 @@ class ToolRequirement:
     env: Mapping[str, str] = field(default_factory=dict)
     args: Mapping[str, str] = field(default_factory=dict)
     pin_tools: bool = True  # false: tool descriptions are not pinned (docs/security.md)
+    verify: str = ""  # this tool's provenance policy ("" = the project's [policy] verify)
 
     @property
     def is_simple(self) -> bool:
         """Whether the entry can be written as a bare version string."""
-        return not (self.type or self.registry or self.env or self.args) and (
+        return not (self.type or self.registry or self.env or self.args or self.verify) and (
             self.resolve == "publish" and self.pin_tools
         )
 
 
 @dataclass(frozen=True, kw_only=True)
 class Policy:
-    verify: str = "warn"
+    verify: str = "prefer"
+    notes: tuple[str, ...] = field(default=(), compare=False)  # e.g. an old spelling read
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -179,6 +183,12 @@ def _registries(table: Mapping[str, Any], where: str) -> dict[str, str]:
             raise ConfigError(f"{where}: registries.{name}: invalid registry name")
         if not isinstance(url, str) or not _URL.match(url):
             raise ConfigError(f"{where}: registries.{name} must be an http(s) URL")
+        if "@" in url.split("://", 1)[1].split("/", 1)[0]:
+            # mgx.toml is committed and its URLs are copied into mgx.lock: no credentials.
+            raise ConfigError(
+                f"{where}: registries.{name} contains user information; remove it (a token "
+                "comes from the registry's --token-env)"
+            )
         out[name] = url.rstrip("/")
     return out
 
@@ -187,12 +197,18 @@ def _policy(table: Mapping[str, Any], where: str) -> Policy:
     unknown = sorted(set(table) - {"verify"})
     if unknown:
         raise ConfigError(f"{where}: unknown policy key {unknown[0]!r} (expected: verify)")
-    verify = table.get("verify", "warn")
-    if verify not in VERIFY_MODES:
-        raise ConfigError(
-            f"{where}: policy.verify must be one of {', '.join(VERIFY_MODES)}, got {verify!r}"
-        )
-    return Policy(verify=verify)
+    verify, note = _verify_mode(table.get("verify", "prefer"), f"{where}: policy.verify")
+    return Policy(verify=verify, notes=(note,) if note else ())
+
+
+def _verify_mode(value: Any, at: str) -> tuple[str, str]:
+    """(mode, note): one of VERIFY_MODES; an old spelling is read with a note saying so."""
+    if isinstance(value, str) and value in _LEGACY_VERIFY:
+        new = _LEGACY_VERIFY[value]
+        return new, f'{at} = "{value}" is read as "{new}"; write "{new}" ("{value}" is deprecated)'
+    if value not in VERIFY_MODES:
+        raise ConfigError(f"{at} must be one of {', '.join(VERIFY_MODES)}, got {value!r}")
+    return str(value), ""
 
 
 def parse_requirement(
@@ -218,6 +234,10 @@ def parse_requirement(
     pin_tools = entry.get("pin_tools", True)
     if not isinstance(pin_tools, bool):
         raise ConfigError(f"{at}.pin_tools must be true or false")
+    verify = _opt_str(entry, "verify", at)
+    if verify and verify not in VERIFY_MODES:
+        # A per-tool policy is new: only the current vocabulary is accepted here.
+        raise ConfigError(f"{at}.verify must be one of {', '.join(VERIFY_MODES)}, got {verify!r}")
     return ToolRequirement(
         name=name,
         version=_version(entry.get("version", "latest"), f"{at}.version", strict),
@@ -227,6 +247,7 @@ def parse_requirement(
         env=_env_bindings(entry.get("env", {}), f"{at}.env"),
         args=_args(entry.get("args", {}), f"{at}.args"),
         pin_tools=pin_tools,
+        verify=verify,
     )
 
 
@@ -437,6 +458,8 @@ def _requirement_items(req: ToolRequirement) -> dict[str, Any]:
         out["args"] = args
     if not req.pin_tools:
         out["pin_tools"] = False
+    if req.verify:
+        out["verify"] = req.verify
     return out
 
 

@@ -141,19 +141,33 @@ def launch_specs(
             known = ", ".join(sorted(lock.toolsets)) or "none"
             raise ConfigError(f"no tool set {toolset!r} in {LOCK_NAME} (tool sets: {known})")
         names = list(lock.toolsets[toolset])
-    return {name: launch_spec(project, lock.tools[name], environ=environ) for name in names}
+    manifest = project.manifest(strict=False)
+    return {
+        name: launch_spec(project, lock.tools[name], environ=environ, manifest=manifest)
+        for name in names
+    }
 
 
 def launch_spec(
-    project: Project, tool: LockedTool, *, environ: Mapping[str, str] | None = None
+    project: Project,
+    tool: LockedTool,
+    *,
+    environ: Mapping[str, str] | None = None,
+    manifest: Manifest | None = None,
 ) -> LaunchSpec:
-    """How to start one locked tool on this machine (absolute argv, env values from ``environ``)."""
+    """How to start one locked tool on this machine (absolute argv, env values from ``environ``).
+
+    Every start goes through here (check, the agent's tools, the gateway, export), so this is
+    where the lock's promises are enforced: the invocation rule, and ``verify = "require"``
+    refusing a tool the lock records as not verified.
+    """
     from dataclasses import replace
 
     from marketplace.installers import resolve_invocation
     from marketplace.invocation import check_invocation
 
     check_invocation(project.settings, tool)  # the lock may not start another program
+    _check_policy(tool, manifest or project.manifest(strict=False))
     spec = resolve_invocation(
         project.settings,
         tool.package,
@@ -162,3 +176,17 @@ def launch_spec(
         environ=environ,
     )
     return replace(spec, name=tool.name)
+
+
+def _check_policy(tool: LockedTool, manifest: Manifest) -> None:
+    from marketplace.errors import VerificationError
+    from marketplace.provenance.policy import effective
+
+    req = manifest.tools.get(tool.name)
+    mode = effective(manifest.policy.verify, req.verify if req else "")
+    status = str(tool.verification.get("status", "unverified"))
+    if mode == "require" and status != "verified":
+        raise VerificationError(
+            f'{tool.name} is locked as {status} and policy verify = "require" refuses to start '
+            f'it; lock a verified version, or set verify = "prefer" for it in {MANIFEST_NAME}'
+        )

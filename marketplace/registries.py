@@ -9,6 +9,10 @@ The official registry is on by default; users add private or team registries::
     url = "https://mcp.example.com"
     token_env = "TEAM_REGISTRY_TOKEN"   # the variable's NAME; its value is never stored
 
+Credentials never live in a URL: ``mgx registry add`` refuses ``user:password@`` (a token comes
+only from ``--token-env``) and plain ``http://`` anywhere but loopback unless ``--insecure``
+(recorded as ``insecure = true``); what it shows of a URL never includes user information.
+
 Reading uses the stdlib ``tomllib`` (fast: every command reads this); writing uses tomlkit so
 a user's comments and layout survive, under a file lock, atomically.
 """
@@ -40,6 +44,12 @@ class Registry:
     url: str
     token_env: str | None = None
     enabled: bool = True
+    insecure: bool = False  # plain http:// to a host other than loopback, accepted explicitly
+
+    @property
+    def display_url(self) -> str:
+        """The URL with any user information removed (safe to print or log)."""
+        return redact_url(self.url)
 
     @property
     def is_official(self) -> bool:
@@ -50,6 +60,47 @@ class Registry:
         if not self.token_env:
             return None
         return (os.environ if env is None else env).get(self.token_env) or None
+
+
+_USERINFO = re.compile(r"^(https?://)[^/?#@\s]*@", re.IGNORECASE)
+_CREDENTIALS_IN_TEXT = re.compile(r"(https?://)[^/?#@\s]*@", re.IGNORECASE)
+
+
+def redact_url(text: str) -> str:
+    """``text`` with the user information of every http(s) URL in it replaced by ``***``."""
+    return _CREDENTIALS_IN_TEXT.sub(r"\1***@", text)
+
+
+def _is_loopback(host: str) -> bool:
+    import ipaddress
+
+    host = host.strip("[]").lower()
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def check_url_safety(url: str, *, insecure: bool = False) -> None:
+    """Refuse credentials in a registry URL, and plain http:// off loopback without ``insecure``.
+
+    The message never repeats the user information: it may be a password or a token.
+    """
+    from urllib.parse import urlsplit
+
+    if _USERINFO.match(url):
+        raise ConfigError(
+            "a registry URL must not contain user:password@ (it would be stored and shown); "
+            "give the token's variable with --token-env instead"
+        )
+    parts = urlsplit(url)
+    if parts.scheme.lower() == "http" and not insecure and not _is_loopback(parts.hostname or ""):
+        raise ConfigError(
+            f"refusing plain http:// for {parts.hostname}: registry data and tokens would travel "
+            "unencrypted; use https://, or pass --insecure if you accept that"
+        )
 
 
 def _read(path: Path) -> dict[str, Any]:
@@ -85,13 +136,24 @@ def all_registries(settings: Settings) -> list[Registry]:
 
 def _entry(path: Path, name: str, entry: Mapping[str, Any]) -> Registry:
     url, token_env, enabled = entry.get("url"), entry.get("token_env"), entry.get("enabled", True)
+    insecure = entry.get("insecure", False)
     if not isinstance(url, str) or not URL_RE.match(url):
-        raise ConfigError(f"{path}: registries.{name}.url must be an http(s) URL, got {url!r}")
+        shown = redact_url(url) if isinstance(url, str) else url
+        raise ConfigError(f"{path}: registries.{name}.url must be an http(s) URL, got {shown!r}")
+    if _USERINFO.match(url):
+        raise ConfigError(
+            f"{path}: registries.{name}.url contains user information; remove it and use "
+            "token_env (the variable's name) for the token"
+        )
+    if not isinstance(insecure, bool):
+        raise ConfigError(f"{path}: registries.{name}.insecure must be true or false")
     if token_env is not None and (not isinstance(token_env, str) or not ENV_RE.match(token_env)):
         raise ConfigError(f"{path}: registries.{name}.token_env must be a variable name")
     if not isinstance(enabled, bool):
         raise ConfigError(f"{path}: registries.{name}.enabled must be true or false")
-    return Registry(name=name, url=url.rstrip("/"), token_env=token_env, enabled=enabled)
+    return Registry(
+        name=name, url=url.rstrip("/"), token_env=token_env, enabled=enabled, insecure=insecure
+    )
 
 
 def load_registries(settings: Settings) -> list[Registry]:
@@ -138,16 +200,27 @@ def _update(settings: Settings, change: Any) -> None:
 
 
 def add_registry(
-    settings: Settings, name: str, url: str, *, token_env: str | None = None
+    settings: Settings,
+    name: str,
+    url: str,
+    *,
+    token_env: str | None = None,
+    insecure: bool = False,
 ) -> Registry:
-    """Add (or update) a registry; adding ``official`` re-enables it or points it at a mirror."""
+    """Add (or update) a registry; adding ``official`` re-enables it or points it at a mirror.
+
+    Refuses a URL carrying credentials, and plain http:// off loopback unless ``insecure``.
+    """
     if not NAME_RE.match(name):
         raise ConfigError(
             f"invalid registry name {name!r}: use lowercase letters, digits, '-' or '_'"
         )
     url = url.rstrip("/")
+    check_url_safety(url, insecure=insecure)
     if not URL_RE.match(url):
         raise ConfigError(f"invalid registry URL {url!r}: give an http(s) base URL")
+    # Only a non-loopback http:// URL needs (and records) the explicit opt-in.
+    insecure = insecure and url.lower().startswith("http://")
     if token_env is not None and not ENV_RE.match(token_env):
         raise ConfigError(
             f"invalid --token-env {token_env!r}: give the NAME of an environment variable "
@@ -164,6 +237,8 @@ def add_registry(
             entry["url"] = url
         if token_env:
             entry["token_env"] = token_env
+        if insecure:
+            entry["insecure"] = True
         if name == OFFICIAL and not entry:
             registries.pop(OFFICIAL, None)  # back to the default
         else:
@@ -172,7 +247,7 @@ def add_registry(
     _update(settings, change)
     if before is not None and before.url != url:
         _restart_sync(settings, name)  # the watermark belongs to the old URL
-    return Registry(name=name, url=url, token_env=token_env)
+    return Registry(name=name, url=url, token_env=token_env, insecure=insecure)
 
 
 def remove_registry(settings: Settings, name: str) -> None:

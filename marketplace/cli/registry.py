@@ -25,15 +25,28 @@ def add(
         "--token-env",
         help="Environment variable holding a bearer token (its value is never stored).",
     ),
+    insecure: bool = typer.Option(
+        False,
+        "--insecure",
+        help="Accept a plain http:// URL on a host other than loopback (unencrypted).",
+    ),
 ) -> None:
-    """Add a private or team registry (or point 'official' at a mirror)."""
+    """Add a private or team registry (or point 'official' at a mirror).
+
+    A URL with user:password@ is refused (use --token-env), and so is plain http:// except
+    on loopback unless --insecure is given.
+    """
     from marketplace.cli.output import note
     from marketplace.registries import add_registry
     from marketplace.settings import Settings
 
-    registry = add_registry(Settings.from_env(), name, url, token_env=token_env)
+    registry = add_registry(Settings.from_env(), name, url, token_env=token_env, insecure=insecure)
     token = f" (token from ${registry.token_env})" if registry.token_env else ""
-    note(f"registry {registry.name!r} -> {registry.url}{token}; run `mgx registry sync {name}`")
+    plain = " (insecure: plain http)" if registry.insecure else ""
+    note(
+        f"registry {registry.name!r} -> {registry.display_url}{token}{plain}; "
+        f"run `mgx registry sync {name}`"
+    )
 
 
 @app.command("list")
@@ -43,7 +56,7 @@ def list_(
     """List configured registries and the state of their cached data."""
     from marketplace.catalog import open_cache
     from marketplace.cli.output import emit_json, table
-    from marketplace.registries import all_registries
+    from marketplace.registries import all_registries, redact_url
     from marketplace.settings import Settings
 
     settings = Settings.from_env()
@@ -55,7 +68,7 @@ def list_(
             rows.append(
                 {
                     "name": r.name,
-                    "url": r.url,
+                    "url": r.display_url,
                     "tokenEnv": r.token_env,
                     "enabled": r.enabled,
                     "versions": cache.count(r.name),
@@ -63,7 +76,10 @@ def list_(
                     "dataAsOf": state.data_as_of if state else None,
                     "lastSuccess": state.last_success if state else None,
                     "lastFailure": state.last_failure if state else None,
-                    "lastError": state.last_error if state else None,
+                    # an error message may quote a URL; never show credentials in one
+                    "lastError": redact_url(state.last_error)
+                    if state and state.last_error
+                    else None,
                 }
             )
     if as_json:

@@ -135,6 +135,26 @@ def _env_rows(sv: ServerVersion) -> list[dict[str, Any]]:
     return list(rows.values())
 
 
+def _locked_here(name: str) -> dict[str, Any] | None:
+    """The current project's lock entry summary for ``name`` (None outside a project)."""
+    from marketplace.errors import MarketplaceError
+    from marketplace.project import find_project
+
+    try:
+        tool = find_project().lock().tools.get(name)
+    except MarketplaceError:
+        return None
+    if tool is None:
+        return None
+    v = tool.verification
+    return {
+        "version": tool.version,
+        "verification": str(v.get("status", "unverified")),
+        "reason": str(v.get("reason", "")),
+        "signer": str(v.get("repository", "")),
+    }
+
+
 def info(
     spec: str = typer.Argument(
         ..., metavar="NAME[@VERSION]", help="Server name, optionally with a version."
@@ -158,6 +178,7 @@ def info(
         versions = catalog.versions(full, registry=reg.name, include_deleted=True)
         _notes(catalog)
     env_rows = _env_rows(sv)
+    locked = _locked_here(sv.name)
     if as_json:
         emit_json(
             {
@@ -190,6 +211,7 @@ def info(
                 ],
                 "remotes": [{"type": r.type, "url": r.url} for r in sv.remotes],
                 "environmentVariables": env_rows,
+                "locked": locked,  # this project's lock entry and its provenance, if any
                 "server": sv.raw,
                 "_meta": sv.raw_meta,
             }
@@ -211,6 +233,13 @@ def info(
         out.append(f"  repository: {sv.repository.url}{sub}")
     if sv.website_url:
         out.append(f"  website: {sv.website_url}")
+    if locked is not None:
+        if locked["verification"] == "verified":
+            mark = "verified" + (f", signed by {locked['signer']}" if locked["signer"] else "")
+        else:
+            why = f": {locked['reason']}" if locked["reason"] else ""
+            mark = f"UNVERIFIED ({locked['verification']}{why})"
+        out.append(f"  locked here: {locked['version']}, provenance {mark}")
     shown = []
     for v in versions:
         tags = [

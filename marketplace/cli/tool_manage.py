@@ -22,6 +22,27 @@ PROJECT_HELP = "Project directory holding mgx.toml (default: $MGX_PROJECT, else 
 CHECK_HELP = "Do not start the server to prove it runs before recording it."
 TIMEOUT_HELP = "Seconds the server may take to start and list its tools."
 OFFLINE_HELP = "Use the registry cache only; never contact a registry."
+VERIFY_HELP = (
+    "Provenance policy for this run: require (refuse anything not verified), prefer (verify "
+    "when provenance exists; install others marked unverified) or off. Default: mgx.toml's."
+)
+IDENTITY_HELP = "Accept a version signed by another identity than the one mgx.lock records."
+
+
+def _verify_option(value: str | None) -> str | None:
+    """Check ``--verify`` before anything runs (a typo must not fall back to a default)."""
+    if value is None:
+        return None
+    from marketplace.provenance import parse_mode
+
+    return parse_mode(value, where="--verify")[0]
+
+
+def _mark(status: str, reason: str, signer: str) -> str:
+    """How a tool's verification reads in install output."""
+    if status == "verified":
+        return "verified" + (f" (signed by {signer})" if signer else "")
+    return f"UNVERIFIED ({status}{': ' + reason if reason else ''})"
 
 
 def _project(project: Path | None, *, create: bool = False) -> Project:
@@ -97,6 +118,10 @@ def install(
     ),
     no_check: bool = typer.Option(False, "--no-check", help=CHECK_HELP),
     timeout: float = typer.Option(90.0, "--check-timeout", min=1.0, help=TIMEOUT_HELP),
+    verify: str | None = typer.Option(None, "--verify", help=VERIFY_HELP),
+    allow_identity_change: bool = typer.Option(
+        False, "--allow-identity-change", help=IDENTITY_HELP
+    ),
     offline: bool = typer.Option(False, "--offline", help=OFFLINE_HELP),
     project: Path | None = typer.Option(None, "--project", "-C", help=PROJECT_HELP),
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
@@ -107,6 +132,7 @@ def install(
     from marketplace.commands import split_name
 
     name, version = split_name(spec)
+    mode = _verify_option(verify)
     proj = _project(project, create=True)
     with _catalog(proj, offline) as catalog, _status(not as_json) as progress:
         result = do_install(
@@ -119,6 +145,8 @@ def install(
             allow_scripts=allow_scripts,
             check=not no_check,
             check_timeout=timeout,
+            verify=mode,
+            allow_identity_change=allow_identity_change,
             catalog=catalog,
             progress=progress,
         )
@@ -129,6 +157,7 @@ def install(
         f" {result.package_version}" if result.package_version else ""
     )
     note(f"{what} {result.name} {result.version} ({package}) in {result.project}")
+    note("  provenance: " + _mark(result.verification, result.verification_reason, result.signer))
     if result.cutoff and result.changed:
         note(f"  dependencies resolved as of: {result.cutoff}")
     if result.checked:
@@ -173,7 +202,7 @@ def list_(
         note("no tools in this project; add one with `mgx tool install NAME`")
         return
     table(
-        ["NAME", "VERSION", "SPEC", "PACKAGE", "TRANSPORT", "STATE", "TOOL SETS"],
+        ["NAME", "VERSION", "SPEC", "PACKAGE", "TRANSPORT", "STATE", "PROVENANCE", "TOOL SETS"],
         [
             [
                 r.name,
@@ -182,6 +211,13 @@ def list_(
                 f"{r.package_type} {r.identifier} {r.package_version}".strip() or "-",
                 r.transport or "-",
                 _state(r),
+                (
+                    r.verification
+                    if r.verification == "verified"
+                    else f"UNVERIFIED ({r.verification})"
+                )
+                if r.version
+                else "-",
                 ", ".join(r.toolsets) or "-",
             ]
             for r in rows
@@ -236,6 +272,10 @@ def update(
     name: str | None = typer.Argument(None, help="Update only this tool (default: every tool)."),
     no_check: bool = typer.Option(False, "--no-check", help=CHECK_HELP),
     timeout: float = typer.Option(90.0, "--check-timeout", min=1.0, help=TIMEOUT_HELP),
+    verify: str | None = typer.Option(None, "--verify", help=VERIFY_HELP),
+    allow_identity_change: bool = typer.Option(
+        False, "--allow-identity-change", help=IDENTITY_HELP
+    ),
     offline: bool = typer.Option(False, "--offline", help=OFFLINE_HELP),
     project: Path | None = typer.Option(None, "--project", "-C", help=PROJECT_HELP),
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
@@ -244,6 +284,7 @@ def update(
     from marketplace.cli.output import note
     from marketplace.commands import update as do_update
 
+    mode = _verify_option(verify)
     proj = _project(project)
     with _catalog(proj, offline) as catalog, _status(not as_json) as progress:
         result = do_update(
@@ -251,6 +292,8 @@ def update(
             name,
             check=not no_check,
             check_timeout=timeout,
+            verify=mode,
+            allow_identity_change=allow_identity_change,
             catalog=catalog,
             progress=progress,
         )
@@ -275,6 +318,10 @@ def sync(
         "--repair",
         help="Reinstall, exactly as locked, every tool whose installed files drifted.",
     ),
+    verify: str | None = typer.Option(None, "--verify", help=VERIFY_HELP),
+    allow_identity_change: bool = typer.Option(
+        False, "--allow-identity-change", help=IDENTITY_HELP
+    ),
     offline: bool = typer.Option(False, "--offline", help=OFFLINE_HELP),
     project: Path | None = typer.Option(None, "--project", "-C", help=PROJECT_HELP),
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
@@ -283,6 +330,7 @@ def sync(
     from marketplace.cli.output import note
     from marketplace.commands import sync as do_sync
 
+    mode = _verify_option(verify)
     proj = _project(project)
     with contextlib.ExitStack() as stack:
         catalog = None if frozen else stack.enter_context(_catalog(proj, offline))
@@ -292,6 +340,8 @@ def sync(
             frozen=frozen,
             check=not no_check,
             check_timeout=timeout,
+            verify=mode,
+            allow_identity_change=allow_identity_change,
             catalog=catalog,
             progress=progress,
             repair=repair,

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from marketplace.catalog import Catalog
     from marketplace.check import CheckResult
     from marketplace.project import Project
+    from marketplace.provenance import Evidence
     from marketplace.settings import Settings
     from registry_cache.serverjson import ServerVersion
 
@@ -226,6 +227,72 @@ def satisfied_by(req: ToolRequirement, tool: LockedTool | None, manifest: Manife
     return not unsatisfied(probe, Lockfile(tools={req.name: tool}))
 
 
+# --- provenance (between resolve and install) -------------------------------------------------
+
+
+def verify_mode(manifest: Manifest, req: ToolRequirement | None, cli_mode: str | None) -> str:
+    """The verification policy for one tool: ``--verify``, the tool's, then ``[policy]``."""
+    from marketplace.provenance import effective
+
+    return effective(manifest.policy.verify, req.verify if req else "", cli_mode)
+
+
+def verify_resolved(
+    resolved: Resolved,
+    *,
+    mode: str,
+    current: LockedTool | None,
+    allow_identity_change: bool = False,
+    progress: Progress = _quiet,
+) -> tuple[LockedTool, Evidence | None]:
+    """Check a fresh resolution's provenance (network); ``VerificationError`` refuses it.
+
+    Runs before anything is installed or written, so a refusal changes nothing on disk.
+    """
+    from marketplace.provenance import verify_tool
+
+    tool = resolved.tool
+    if mode != "off":
+        progress(f"verifying {tool.name} {tool.version}")
+    return verify_tool(
+        tool,
+        resolved.server,
+        mode=mode,
+        previous=current,
+        allow_identity_change=allow_identity_change,
+    )
+
+
+def verify_locked(
+    settings: Settings, tools: Iterable[LockedTool], *, modes: Mapping[str, str]
+) -> dict[str, Evidence]:
+    """Check locked (not re-resolved) tools before they are installed or kept.
+
+    A tool whose lock records provenance is re-checked: offline from the copy stored with its
+    install, or re-fetched and compared with the lock's digest when it is not installed yet.
+    Under ``require`` a tool the lock records as anything but verified is refused.
+    """
+    from marketplace.errors import VerificationError
+    from marketplace.installers import tool_dir
+    from marketplace.provenance import frozen_check
+
+    out: dict[str, Evidence] = {}
+    for tool in tools:
+        mode = modes.get(tool.name, "prefer")
+        status = str(tool.verification.get("status", "unverified"))
+        if mode == "require" and status != "verified":
+            raise VerificationError(
+                f"{tool.name} {tool.version} is locked as {status}; policy verify = "
+                f'"require" refuses it (run `mgx tool update {tool.name}` to re-verify it)'
+            )
+        if mode == "off":
+            continue
+        evidence = frozen_check(tool, tool_dir(settings, tool.package))
+        if evidence is not None:
+            out[tool.name] = evidence
+    return out
+
+
 # --- installs ---------------------------------------------------------------------------------
 
 
@@ -242,6 +309,7 @@ def install_tools(
     tools: Iterable[LockedTool],
     *,
     keep: Iterable[LockedTool] = (),
+    evidence: Mapping[str, Evidence] | None = None,
     progress: Progress = _quiet,
     repair: bool = False,
 ) -> list[str]:
@@ -251,7 +319,8 @@ def install_tools(
     and reinstalled from the lock.
 
     The project's install record first names every directory it is about to use (``keep``
-    too), so a concurrent removal in another project cannot delete them.
+    too), so a concurrent removal in another project cannot delete them. ``evidence``
+    (provenance by tool name) is stored with each install for offline re-checks.
     """
     from marketplace import refs
     from marketplace.installers import install_package, is_installed
@@ -263,16 +332,22 @@ def install_tools(
     for tool in tools:
         if tool.package.registry_type == "remote":
             continue
-        if is_installed(settings, tool.package):
-            if not damaged(settings, tool, repair=repair):
-                continue
+        if not is_installed(settings, tool.package):
+            progress(f"installing {tool.name} {tool.version} ({tool.package.registry_type})")
+            install_package(tool.package, settings=settings)
+            installed.append(tool.name)
+        elif damaged(settings, tool, repair=repair):
             from marketplace.installers import uninstall
 
             progress(f"repairing {tool.name} {tool.version}: reinstalling exactly the lock")
             uninstall(settings, tool.package)
-        progress(f"installing {tool.name} {tool.version} ({tool.package.registry_type})")
-        install_package(tool.package, settings=settings)
-        installed.append(tool.name)
+            install_package(tool.package, settings=settings)
+            installed.append(tool.name)
+        if evidence and tool.name in evidence:
+            from marketplace.installers import tool_dir
+            from marketplace.provenance import keep as keep_provenance
+
+            keep_provenance(tool_dir(settings, tool.package), tool, evidence[tool.name])
     return installed
 
 

@@ -19,6 +19,9 @@ from marketplace.commands._resolve import (
     resolve,
     satisfied_by,
     settle,
+    verify_locked,
+    verify_mode,
+    verify_resolved,
     verify_started,
 )
 from marketplace.errors import ConfigError
@@ -57,6 +60,9 @@ class InstallResult:
     warnings: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  # catalog notes (stale data, offline)
     project: str = ""
+    verification: str = "unverified"  # the lock's verification status
+    verification_reason: str = ""  # why it is not verified, when it is not
+    signer: str = ""  # the verified signer's source repository
 
 
 def split_name(text: str) -> tuple[str, str | None]:
@@ -77,6 +83,11 @@ def _default_spec(version: str) -> str:
     return f"^{version}"
 
 
+def _status(tool: object) -> str:
+    verification = getattr(tool, "verification", {})
+    return str(verification.get("status", "unverified"))
+
+
 def install(
     project: Project,
     name: str,
@@ -88,6 +99,8 @@ def install(
     allow_scripts: bool = False,
     check: bool = True,
     check_timeout: float = 90.0,
+    verify: str | None = None,
+    allow_identity_change: bool = False,
     catalog: Catalog | None = None,
     progress: Progress = _quiet,
 ) -> InstallResult:
@@ -127,15 +140,22 @@ def install(
                 env=dict(existing.env) if existing else {},
                 args=dict(existing.args) if existing else {},
                 pin_tools=existing.pin_tools if existing else True,
+                verify=existing.verify if existing else "",
             )
             current = lock.tools.get(req.name)
-            warnings: list[str] = []
-            if satisfied_by(req, current, manifest) and (
-                not allow_scripts or current.package.allow_scripts  # type: ignore[union-attr]
+            warnings: list[str] = list(manifest.policy.notes)
+            mode = verify_mode(manifest, req, verify)
+            evidence = {}
+            if (
+                satisfied_by(req, current, manifest)
+                and (not allow_scripts or current.package.allow_scripts)  # type: ignore[union-attr]
+                # `--verify require` on a tool locked unverified checks it again, afresh
+                and not (mode == "require" and _status(current) != "verified")
             ):
                 assert current is not None
                 tool = replace(current, spec=req.version)
                 changed = tool != current
+                evidence = verify_locked(settings, [tool], modes={tool.name: mode})
             else:
                 resolved = resolve(
                     catalog,
@@ -146,7 +166,15 @@ def install(
                     current=current,
                     progress=progress,
                 )
-                tool, changed = resolved.tool, True
+                tool, proof = verify_resolved(
+                    resolved,
+                    mode=mode,
+                    current=current,
+                    allow_identity_change=allow_identity_change,
+                    progress=progress,
+                )
+                evidence = {tool.name: proof} if proof is not None else {}
+                changed = True
                 warnings += resolved.warnings
                 if spec is None and existing is None:
                     tool = replace(tool, spec=_default_spec(tool.version))
@@ -154,7 +182,13 @@ def install(
             crash_point("resolved")
 
             try:
-                install_tools(project, [tool], keep=lock.tools.values(), progress=progress)
+                install_tools(
+                    project,
+                    [tool],
+                    keep=lock.tools.values(),
+                    evidence=evidence,
+                    progress=progress,
+                )
                 crash_point("installed")
                 started = verify_started(
                     project,
@@ -209,4 +243,7 @@ def install(
         warnings=warnings,
         notes=list(catalog.notes),
         project=str(project.root),
+        verification=str(tool.verification.get("status", "unverified")),
+        verification_reason=str(tool.verification.get("reason", "")),
+        signer=str(tool.verification.get("repository", "")),
     )

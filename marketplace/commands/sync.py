@@ -22,6 +22,9 @@ from marketplace.commands._resolve import (
     resolve,
     satisfied_by,
     settle,
+    verify_locked,
+    verify_mode,
+    verify_resolved,
     verify_started,
 )
 from marketplace.errors import LockError
@@ -53,6 +56,8 @@ def sync(
     frozen: bool = False,
     check: bool = True,
     check_timeout: float = 90.0,
+    verify: str | None = None,
+    allow_identity_change: bool = False,
     catalog: Catalog | None = None,
     progress: Progress = _quiet,
     repair: bool = False,
@@ -63,9 +68,12 @@ def sync(
     lock that fails it is refused before anything is installed or started; without, the tool
     is re-resolved from its registry. An install whose files drifted is refused, or with
     ``repair`` reinstalled exactly as locked.
+
+    Provenance: fresh resolutions are verified as ``install`` does; locked tools have the
+    provenance the lock records re-checked (offline when stored with the install).
     """
     if frozen:
-        return _frozen(project, progress, repair=repair)
+        return _frozen(project, progress, verify, repair=repair)
     own = catalog is None
     catalog = catalog or open_catalog(project.settings)
     try:
@@ -75,8 +83,13 @@ def sync(
             settle(project, lock)
             tools: dict[str, LockedTool] = {}
             fresh: list[LockedTool] = []
-            warnings: list[str] = []
+            warnings: list[str] = list(manifest.policy.notes)
             ensure_sources(project, lock.tools.values(), progress=progress)
+            modes = {
+                name: verify_mode(manifest, req, verify) for name, req in manifest.tools.items()
+            }
+            kept: list[LockedTool] = []
+            evidence = {}
             for name, req in manifest.tools.items():
                 current = lock.tools.get(name)
                 if (
@@ -85,6 +98,7 @@ def sync(
                     and not _untrusted(project, current)
                 ):
                     tools[name] = current
+                    kept.append(current)
                     continue
                 resolved = resolve(
                     catalog,
@@ -95,8 +109,18 @@ def sync(
                     progress=progress,
                 )
                 warnings += resolved.warnings
-                tools[name] = resolved.tool
-                fresh.append(resolved.tool)
+                tool, proof = verify_resolved(
+                    resolved,
+                    mode=modes[name],
+                    current=current,
+                    allow_identity_change=allow_identity_change,
+                    progress=progress,
+                )
+                if proof is not None:
+                    evidence[name] = proof
+                tools[name] = tool
+                fresh.append(tool)
+            evidence.update(verify_locked(project.settings, kept, modes=modes))
             crash_point("resolved")
             new_lock = Lockfile(tools=tools, toolsets=manifest.toolsets)
             try:
@@ -105,6 +129,7 @@ def sync(
                     project,
                     tools.values(),
                     keep=lock.tools.values(),
+                    evidence=evidence,
                     progress=progress,
                     repair=repair,
                 )
@@ -195,14 +220,17 @@ def _check_before_install(project: Project, lock: Lockfile, *, repair: bool) -> 
             check_invocation(project.settings, tool)  # raises, naming the first problem
 
 
-def _frozen(project: Project, progress: Progress, *, repair: bool = False) -> SyncResult:
+def _frozen(
+    project: Project, progress: Progress, verify: str | None, *, repair: bool = False
+) -> SyncResult:
     with Transaction(project):
         lock = read_lock(project.lock_path)
         if lock is None:
             raise LockError(
                 f"--frozen needs {LOCK_NAME}, and {project.root} has none; run `mgx tool sync`"
             )
-        problems = unsatisfied(project.manifest(strict=False), lock)
+        manifest = project.manifest(strict=False)
+        problems = unsatisfied(manifest, lock)
         if problems:
             more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
             raise LockError(
@@ -212,7 +240,11 @@ def _frozen(project: Project, progress: Progress, *, repair: bool = False) -> Sy
         ensure_sources(project, lock.tools.values(), progress=progress)
         _check_before_install(project, lock, repair=repair)
         before = _installed(project, lock.tools.values())
-        installed = install_tools(project, lock.tools.values(), progress=progress, repair=repair)
+        modes = {n: verify_mode(manifest, manifest.tools.get(n), verify) for n in lock.tools}
+        evidence = verify_locked(project.settings, lock.tools.values(), modes=modes)
+        installed = install_tools(
+            project, lock.tools.values(), evidence=evidence, progress=progress, repair=repair
+        )
         for name in installed:  # the others passed the full check before
             check_invocation(project.settings, lock.tools[name])
         crash_point("installed")

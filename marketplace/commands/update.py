@@ -22,6 +22,8 @@ from marketplace.commands._resolve import (
     resolve,
     satisfied_by,
     settle,
+    verify_mode,
+    verify_resolved,
     verify_started,
 )
 from marketplace.lockfile import LockedTool, dumps
@@ -58,10 +60,16 @@ def update(
     *,
     check: bool = True,
     check_timeout: float = 90.0,
+    verify: str | None = None,
+    allow_identity_change: bool = False,
     catalog: Catalog | None = None,
     progress: Progress = _quiet,
 ) -> UpdateResult:
-    """Update ``name`` (or every tool) within its manifest specifier."""
+    """Update ``name`` (or every tool) within its manifest specifier.
+
+    Each new resolution is verified before anything is installed (``verify`` overrides the
+    manifest's policy); a new signer is refused unless ``allow_identity_change``.
+    """
     from marketplace.project import lookup_tool
 
     own = catalog is None
@@ -74,7 +82,8 @@ def update(
             names = [lookup_tool(manifest.tools, name)] if name else list(manifest.tools)
             fresh: list[LockedTool] = []
             unchanged: list[str] = []
-            warnings: list[str] = []
+            warnings: list[str] = list(manifest.policy.notes)
+            evidence = {}
             for tool_name in names:
                 req = manifest.tools[tool_name]
                 current = lock.tools.get(tool_name)
@@ -101,13 +110,24 @@ def update(
                 if current is not None and resolved.tool.package == current.package:
                     unchanged.append(tool_name)
                     continue
-                fresh.append(replace(resolved.tool, spec=req.version))
+                tool, proof = verify_resolved(
+                    resolved,
+                    mode=verify_mode(manifest, req, verify),
+                    current=current,
+                    allow_identity_change=allow_identity_change,
+                    progress=progress,
+                )
+                if proof is not None:
+                    evidence[tool.name] = proof
+                fresh.append(replace(tool, spec=req.version))
             crash_point("resolved")
             new_lock = lock
             for tool in fresh:
                 new_lock = new_lock.with_tool(tool)
             try:
-                install_tools(project, fresh, keep=lock.tools.values(), progress=progress)
+                install_tools(
+                    project, fresh, keep=lock.tools.values(), evidence=evidence, progress=progress
+                )
                 crash_point("installed")
                 outcome = verify_started(
                     project, fresh, check=check, timeout=check_timeout, progress=progress

@@ -2,10 +2,9 @@
 anything.
 
 Each tool goes through every check of ``CHECKS`` (the invocation rule, the installed files
-against their recorded hashes, the tool-description pins); each problem is a ``Drift`` naming
-the check, what is wrong and the command that fixes it. Further checks plug in by appending an
-``IntegrityCheck`` (a provenance re-check from stored bundles takes the same shape:
-``run(settings, tool, install_dir) -> list[str]``).
+against their recorded hashes, the provenance stored with the install re-verified offline, the
+tool-description pins); each problem is a ``Drift`` naming the check, what is wrong and the
+command that fixes it. A check is ``run(settings, tool, install_dir) -> list[str]``.
 """
 
 from __future__ import annotations
@@ -73,6 +72,14 @@ def _files(settings: Settings, tool: LockedTool, directory: Path) -> list[str]:
     return full_drift(directory)
 
 
+def _provenance(settings: Settings, tool: LockedTool, directory: Path) -> list[str]:
+    from marketplace.provenance import reverify
+
+    if tool.package.registry_type == "remote":
+        return []
+    return reverify(tool, directory)
+
+
 def _pins(settings: Settings, tool: LockedTool, _: Path) -> list[str]:
     if tool.pin_tools and tool.tool_pins is None:
         return ["its tool descriptions are not pinned yet (it was never checked)"]
@@ -82,6 +89,7 @@ def _pins(settings: Settings, tool: LockedTool, _: Path) -> list[str]:
 CHECKS: list[IntegrityCheck] = [
     IntegrityCheck(name="invocation", run=_invocation, fix="mgx tool sync"),
     IntegrityCheck(name="files", run=_files, fix="mgx tool sync --repair"),
+    IntegrityCheck(name="provenance", run=_provenance, fix="mgx tool sync --repair"),
     IntegrityCheck(name="tool-pins", run=_pins, fix="mgx tool check {name}"),
 ]
 

@@ -8,18 +8,17 @@ the gateway starts a server goes through it.
 
 Today it enforces what the project already promises:
 
-- the tool is in the lock and installed (``launch_spec`` raises ``InstallError`` otherwise;
-  it also fails on a required env value that is not set);
-- ``[policy] verify = "require"`` refuses a tool whose lock entry is not ``verified``;
-  ``"warn"`` lets it start and reports a warning (the gateway logs it and the audit line).
+- everything ``launch_spec`` enforces for every start: the tool is in the lock and installed,
+  the lock's invocation is the one its package provides (``marketplace.invocation``), a
+  required env value is set, and ``verify = "require"`` refuses a tool not locked verified;
+- under ``"prefer"`` (the default) an unverified tool starts with a warning (the gateway logs
+  it and the audit line). Pinned tool descriptions are checked by the hub at every start.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
-
-from runtime.errors import GatewayError
 
 if TYPE_CHECKING:
     from marketplace.installers import LaunchSpec
@@ -44,15 +43,9 @@ def preflight(project: Project, locked_tool: LockedTool) -> Preflight:
     """
     from marketplace.project import launch_spec
 
-    warnings: list[str] = []
+    launch = launch_spec(project, locked_tool)  # refuses what the lock does not promise
     status = str(locked_tool.verification.get("status", "unverified"))
-    verify = project.manifest(strict=False).policy.verify
+    warnings: list[str] = []
     if status != "verified":
-        if verify == "require":
-            raise GatewayError(
-                f'{locked_tool.name} is {status} and [policy] verify = "require"; '
-                "refusing to start it"
-            )
-        if verify == "warn":
-            warnings.append(f'{locked_tool.name} is {status} (policy verify = "warn")')
-    return Preflight(launch=launch_spec(project, locked_tool), warnings=warnings)
+        warnings.append(f"{locked_tool.name} is {status} (its provenance was not verified)")
+    return Preflight(launch=launch, warnings=warnings)

@@ -32,7 +32,8 @@ def test_install_pins_checks_and_records(echo_world: World, project_dir: Path) -
     tool = lock.tools[ECHO]
     assert tool.version == "1.1.0" and tool.registry == echo_world.registry_url
     assert tool.package.artifacts[0].digest.startswith("sha256:")
-    assert tool.verification == {"status": "unverified"}
+    # an mcpb is pinned by its fileSha256: the digest match is the verification
+    assert tool.verification == {"status": "verified", "policy": "prefer", "method": "sha256"}
     assert is_installed(project.settings, tool.package)
     text = project.lock_path.read_text()
     assert str(project.settings.data_dir) not in text and str(project_dir) not in text
