@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -18,8 +18,8 @@ from runtime.agent import DEFAULT_SYSTEM_PROMPT, Agent, AgentConfig, AgentResult
 from runtime.errors import AgentError
 
 if TYPE_CHECKING:
+    from runtime.coordination import CoordinationEvent, CoordinationOptions, CoordinationResult
     from runtime.models import ModelTarget
-    from runtime.team import TeamResult
     from runtime.tools import ServerSpec, ServerStatus, ToolFilter
 
 __all__ = ["TaskOutcome", "run_task"]
@@ -33,7 +33,7 @@ class TaskOutcome:
     usage: RunUsage
     servers: tuple[ServerStatus, ...] = ()
     agent: AgentResult | None = None
-    team: TeamResult | None = None
+    team: CoordinationResult | None = None
     tools: tuple[str, ...] = field(default=())
 
 
@@ -51,22 +51,31 @@ async def run_task(
     system_prompt: str = DEFAULT_SYSTEM_PROMPT,
     on_phase: Callable[[str], None] | None = None,
     client_options: dict[str, Any] | None = None,
+    coordination: CoordinationOptions | None = None,
+    on_event: Callable[[CoordinationEvent], None] | None = None,
 ) -> TaskOutcome:
     """Run ``task`` with ``agents`` agents over ``models`` (assigned round-robin) and the
     tool servers ``servers`` (started in parallel, stopped on the way out).
 
-    One agent runs the plain loop; several run as a team (answer, vote, present). Raises
-    ``AgentError`` (e.g. ``MaxStepsExceeded``), ``LLMError`` or ``ToolError``.
+    One agent runs the plain loop; several coordinate (``runtime.coordination``: answers,
+    votes, restarts, presentation), with ``coordination`` as limits (its ``max_steps`` and
+    ``tool_timeout`` are taken from the arguments here). Raises ``AgentError`` (e.g.
+    ``MaxStepsExceeded``, or more models than agents), ``LLMError`` or ``ToolError``.
     """
     from runtime.client import ChatClient
+    from runtime.coordination import CoordinationOptions, Member, coordinate
     from runtime.models import pick_endpoint
-    from runtime.team import TeamMember, run_team
     from runtime.tools import ToolHub
 
     if not models:
         raise AgentError("no model given (use --model NAME or --model URL)")
     if agents < 1:
         raise AgentError(f"--agents must be at least 1 (got {agents})")
+    if len(models) > agents:
+        raise AgentError(
+            f"{len(models)} models given for {agents} agent(s): the extra models would never "
+            f"run (give --agents {len(models)} or fewer --model)"
+        )
     phase = on_phase or (lambda _msg: None)
     async with contextlib.AsyncExitStack() as stack:
         hub = None
@@ -120,25 +129,20 @@ async def run_task(
                 tools=result.tools,
             )
         members = [
-            TeamMember(
+            Member(
                 name=f"agent{i + 1}",
                 client=await client_for(i),
-                model=models[i % len(models)].name,
+                model=models[i % len(models)].model,
                 tool_filter=tool_filter,
             )
             for i in range(agents)
         ]
-        phase(f"running a team of {agents} agents")
-        team = await run_team(
-            task,
-            members,
-            hub=hub,
-            max_steps=max_steps,
-            tool_timeout=tool_timeout,
-            system_prompt=system_prompt,
+        phase(f"coordinating {agents} agents")
+        options = replace(
+            coordination or CoordinationOptions(), max_steps=max_steps, tool_timeout=tool_timeout
         )
-        tools = tuple(t.name for t in hub.tools(tool_filter)) if hub is not None else ()
+        team = await coordinate(task, members, hub=hub, options=options, on_event=on_event)
         return TaskOutcome(
-            answer=team.final_text, usage=team.usage, servers=status(), team=team, tools=tools
+            answer=team.answer, usage=team.usage, servers=status(), team=team, tools=team.tools
         )
     raise AssertionError("unreachable")  # pragma: no cover - the exit stack does not swallow

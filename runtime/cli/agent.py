@@ -1,8 +1,10 @@
 """`mgx agent …`: run a task with one agent, or a team of agents, over a locked tool set.
 
-``mgx agent TASK --agents N`` (or several ``--model``) runs a team: the agents answer in
-parallel, vote, and the winner presents the final answer. One command rather than a separate
-``mgx team`` because a team is the same task with the same flags, only more agents.
+``mgx agent TASK --agents N`` (or several ``--model``) runs a team with MassGen's
+coordination protocol (``runtime.coordination``): the agents answer and vote with workflow
+tools, a new answer restarts the others, and the winner presents the final answer. One
+command rather than a separate ``mgx team`` because a team is the same task with the same
+flags, only more agents; ``mgx run`` is the form that reads a team from a config file.
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ if TYPE_CHECKING:
     from rich.status import Status
 
     from runtime.agent import RunUsage
+    from runtime.coordination import CoordinationResult
+    from runtime.runner import TaskOutcome
 
 
 def register(app: typer.Typer) -> None:
@@ -59,7 +63,8 @@ def agent_command(
         "--agents",
         "-n",
         min=0,
-        help="Number of agents; more than one runs a team (answer, vote, present). "
+        help="Number of agents; more than one coordinates as a team (answers, votes, "
+        "restarts; the winner presents). "
         "Default: one per --model.",
     ),
     allow: list[str] = typer.Option(
@@ -115,10 +120,8 @@ def agent_command(
         if status.state == "failed":
             note(f"mgx: tool server {status.name} failed: {status.error}")
     if outcome.team is not None:
-        votes = ", ".join(f"{k}={v}" for k, v in outcome.team.tally.items())
-        note(f"team: winner {outcome.team.winner} (votes: {votes or 'none'})")
-        if outcome.team.guard.triggered:
-            note(f"autonomy guard: re-prompted ({outcome.team.guard.reason})")
+        for line in team_summary(outcome.team):
+            note(line)
     note(usage_line(outcome.usage))
 
 
@@ -131,13 +134,30 @@ def usage_line(usage: RunUsage) -> str:
     )
 
 
-def _as_json(outcome: object) -> dict[str, object]:
+def team_summary(team: CoordinationResult) -> list[str]:
+    """The lines on stderr after a team's answer: winner and votes, failures, guard."""
+    votes = ", ".join(f"{k}={v}" for k, v in team.tally.items())
+    lines = [
+        f"team: winner {team.winner} (votes: {votes or 'none'}; decided by {team.decision}; "
+        f"{team.rounds} rounds, {team.restarts} restarts)"
+    ]
+    lines += [f"team: {agent} dropped: {why}" for agent, why in team.failures.items()]
+    if team.presenter_error:
+        lines.append(f"team: {team.presenter_error}; the winning answer stands")
+    if team.guard.fired:
+        lines.append(f"autonomy guard: {team.guard.matched} ({team.guard.why})")
+    return lines
+
+
+def _as_json(outcome: TaskOutcome) -> dict[str, object]:
     from marketplace.cli.output import to_jsonable
 
     data = to_jsonable(outcome)
     assert isinstance(data, dict)
     if data.get("agent"):
         data["agent"].pop("messages", None)  # the full history is long; steps say what happened
+    if outcome.team is not None:
+        data["team"] = outcome.team.to_json()
     return data
 
 
