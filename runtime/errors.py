@@ -4,7 +4,9 @@ MgxRuntimeError          (named so it does not shadow the builtin RuntimeError)
 ├── ModelServerError     a managed model server failed to start, answer or stop
 ├── LLMError             the chat endpoint failed after retries, or answered garbage
 ├── ToolError            an MCP tool server failed (start, list, call)
-└── AgentError           the agent loop cannot go on (e.g. max steps reached)
+├── AgentError           the agent loop cannot go on (e.g. max steps reached)
+└── TeamConfigError      a team config (YAML or mgx.toml [team]) is invalid or asks for
+                         something not supported (exit code 2: bad input)
 """
 
 from __future__ import annotations
@@ -30,3 +32,7 @@ class ToolError(MgxRuntimeError):
 
 class AgentError(MgxRuntimeError):
     pass
+
+
+class TeamConfigError(MgxRuntimeError):
+    exit_code = 2

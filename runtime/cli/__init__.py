@@ -15,6 +15,7 @@ from marketplace.cli import registry as registry_cli
 from marketplace.cli import tool as tool_cli
 from runtime.cli import agent as agent_cli
 from runtime.cli import model as model_cli
+from runtime.cli import run as run_cli
 
 app = typer.Typer(
     name="mgx",
@@ -27,6 +28,7 @@ app.add_typer(tool_cli.app, name="tool")
 app.add_typer(registry_cli.app, name="registry")
 app.add_typer(model_cli.app, name="model")
 agent_cli.register(app)
+run_cli.register(app)
 
 _debug = False
 

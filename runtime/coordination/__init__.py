@@ -8,6 +8,8 @@ Public surface::
     CoordinationResult    answer, winner, votes, rounds, restarts, guard, failures, usage
     CoordinationEvent     what happened, for a live view or a transcript
     AgentReport           one agent's state, counts and usage in the result
+    CoordinationFailed    the AgentError raised when no agent answered (with the reports)
+    Transcript            a JSONL transcript sink for ``on_event`` (secrets redacted)
 
 Internals, one job each: ``_state`` (the board and its rules), ``_workflow`` (the
 ``new_answer``/``vote`` tools), ``_round`` (one agent's round), ``_loop`` (the
@@ -21,21 +23,25 @@ from runtime.coordination._loop import coordinate
 from runtime.coordination._model import (
     AgentReport,
     CoordinationEvent,
+    CoordinationFailed,
     CoordinationOptions,
     CoordinationResult,
     EventSink,
     Member,
 )
 from runtime.coordination._state import Answer, Vote
+from runtime.coordination._transcript import Transcript
 
 __all__ = [
     "AgentReport",
     "Answer",
+    "CoordinationFailed",
     "CoordinationEvent",
     "CoordinationOptions",
     "CoordinationResult",
     "EventSink",
     "Member",
+    "Transcript",
     "Vote",
     "coordinate",
 ]

@@ -26,6 +26,7 @@ from runtime.agent import RunUsage
 from runtime.coordination._model import (
     AgentReport,
     CoordinationEvent,
+    CoordinationFailed,
     CoordinationOptions,
     CoordinationResult,
     EventSink,
@@ -271,7 +272,7 @@ class _Orchestrator:
         board = self.board
         holders = board.holders
         if not holders:
-            raise AgentError(self._no_answer_message(stop))
+            raise CoordinationFailed(self._no_answer_message(stop), agents=self._reports())
         tally = board.tally()
         leader = board.leader()
         assert leader is not None  # there are holders
@@ -298,20 +299,7 @@ class _Orchestrator:
         )
         self.stats[presenter_id].usage = self.stats[presenter_id].usage + presentation.usage
         self.emit(CoordinationEvent(agent=presenter_id, kind="final", text=presentation.text))
-        reports = tuple(
-            AgentReport(
-                id=a,
-                name=self.members[a].name,
-                model=self.members[a].model,
-                state=board.states[a],
-                answers=board.answer_counts[a],
-                rounds=self.stats[a].rounds,
-                restarts=self.stats[a].restarts,
-                usage=self.stats[a].usage,
-                failure=board.failures.get(a),
-            )
-            for a in self.ids
-        )
+        reports = self._reports()
         total = RunUsage()
         for report in reports:
             total = total + report.usage
@@ -337,6 +325,22 @@ class _Orchestrator:
             timed_out=stop == "timeout",
             presenter_error=presentation.error,
             tools=tools,
+        )
+
+    def _reports(self) -> tuple[AgentReport, ...]:
+        return tuple(
+            AgentReport(
+                id=a,
+                name=self.members[a].name,
+                model=self.members[a].model,
+                state=self.board.states[a],
+                answers=self.board.answer_counts[a],
+                rounds=self.stats[a].rounds,
+                restarts=self.stats[a].restarts,
+                usage=self.stats[a].usage,
+                failure=self.board.failures.get(a),
+            )
+            for a in self.ids
         )
 
     def _no_answer_message(self, stop: str | None) -> str:

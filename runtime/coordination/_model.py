@@ -171,3 +171,21 @@ def _agent_json(report: AgentReport) -> dict[str, Any]:
         "failure": report.failure,
         "usage": _usage_json(report.usage),
     }
+
+
+class CoordinationFailed(AgentError):
+    """No agent produced an answer. ``agents`` and ``failures`` say what each one did, so
+    ``--json`` can report them with the error."""
+
+    def __init__(self, message: str, *, agents: tuple[AgentReport, ...]) -> None:
+        super().__init__(message)
+        self.agents = agents
+        self.failures = {a.id: a.failure for a in agents if a.failure}
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "error": str(self),
+            "answer": None,
+            "failures": dict(self.failures),
+            "agents": [_agent_json(a) for a in self.agents],
+        }
