@@ -77,6 +77,10 @@ async def run_task(
             f"run (give --agents {len(models)} or fewer --model)"
         )
     phase = on_phase or (lambda _msg: None)
+    import time
+
+    # The usage line's time covers the whole run, tool servers' start-up included.
+    started = time.perf_counter()
     async with contextlib.AsyncExitStack() as stack:
         hub = None
         if servers:
@@ -123,7 +127,7 @@ async def run_task(
             result = await agent.run(task)
             return TaskOutcome(
                 answer=result.final_text,
-                usage=result.usage,
+                usage=replace(result.usage, wall_s=time.perf_counter() - started),
                 servers=status(),
                 agent=result,
                 tools=result.tools,
@@ -143,6 +147,10 @@ async def run_task(
         )
         team = await coordinate(task, members, hub=hub, options=options, on_event=on_event)
         return TaskOutcome(
-            answer=team.answer, usage=team.usage, servers=status(), team=team, tools=team.tools
+            answer=team.answer,
+            usage=replace(team.usage, wall_s=time.perf_counter() - started),
+            servers=status(),
+            team=team,
+            tools=team.tools,
         )
     raise AssertionError("unreachable")  # pragma: no cover - the exit stack does not swallow

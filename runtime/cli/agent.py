@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 import typer
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Sequence
     from types import TracebackType
 
     from rich.status import Status
@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from runtime.agent import RunUsage
     from runtime.coordination import CoordinationResult
     from runtime.runner import TaskOutcome
+    from runtime.tools import ServerStatus
 
 
 def register(app: typer.Typer) -> None:
@@ -78,6 +79,12 @@ def agent_command(
     tool_timeout: float = typer.Option(
         60.0, "--tool-timeout", min=0.1, help="Seconds a tool call may take before it fails."
     ),
+    tool_start_timeout: float = typer.Option(
+        60.0,
+        "--tool-start-timeout",
+        min=0.1,
+        help="Seconds each tool server may take to start and list its tools.",
+    ),
     json_out: bool = typer.Option(
         False, "--json", help="Print the answer, steps, votes and usage as JSON."
     ),
@@ -108,6 +115,7 @@ def agent_command(
                 max_steps=max_steps,
                 tool_filter=tool_filter,
                 tool_timeout=tool_timeout,
+                startup_timeout=tool_start_timeout,
                 log_dir=settings.state_dir / "tool-logs",
                 on_phase=phase,
             )
@@ -116,13 +124,24 @@ def agent_command(
         emit_json(_as_json(outcome))
         return
     typer.echo(outcome.answer)
-    for status in outcome.servers:
-        if status.state == "failed":
-            note(f"mgx: tool server {status.name} failed: {status.error}")
+    for line in server_notes(outcome.servers):
+        note(line)
     if outcome.team is not None:
         for line in team_summary(outcome.team):
             note(line)
     note(usage_line(outcome.usage))
+
+
+def server_notes(servers: Sequence[ServerStatus]) -> list[str]:
+    """Lines about tool servers that failed or were restarted during the run (the library
+    logs nothing to stderr; this is where a human hears about it)."""
+    lines = []
+    for status in servers:
+        if status.state == "failed":
+            lines.append(f"mgx: tool server {status.name} failed: {status.error}")
+        elif status.restarts:
+            lines.append(f"mgx: tool server {status.name} was restarted {status.restarts} time(s)")
+    return lines
 
 
 def usage_line(usage: RunUsage) -> str:

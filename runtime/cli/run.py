@@ -82,6 +82,12 @@ def run_command(
     tool_timeout: float = typer.Option(
         60.0, "--tool-timeout", min=0.1, help="Seconds a tool call may take before it fails."
     ),
+    tool_start_timeout: float = typer.Option(
+        60.0,
+        "--tool-start-timeout",
+        min=0.1,
+        help="Seconds each MCP server may take to start and list its tools.",
+    ),
 ) -> None:
     import asyncio
     import contextlib
@@ -115,6 +121,7 @@ def run_command(
         api_key_env=api_key_env,
         max_steps=max_steps,
         tool_timeout=tool_timeout,
+        startup_timeout=tool_start_timeout,
         timeout=timeout,
         planning=planning,
         log_dir=settings.state_dir / "tool-logs",
@@ -145,12 +152,11 @@ def run_command(
     if json_out:
         emit_json(_as_json(outcome, spec.warnings, sink.path if sink else None))
         return
-    from runtime.cli.agent import team_summary, usage_line
+    from runtime.cli.agent import server_notes, team_summary, usage_line
 
     typer.echo(outcome.answer)
-    for status in outcome.servers:
-        if status.state == "failed":
-            note(f"mgx: tool server {status.name} failed: {status.error}")
+    for line in server_notes(outcome.servers):
+        note(line)
     if outcome.team is not None:
         for line in team_summary(outcome.team):
             note(line)

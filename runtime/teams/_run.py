@@ -109,6 +109,10 @@ async def run_team(
         presenter=limits.presenter,
     )
     served: dict[str, list[str]] = {}
+    import time
+    from dataclasses import replace
+
+    started = time.perf_counter()  # usage time includes the tool servers' start-up
     async with contextlib.AsyncExitStack() as stack:
         hub = None
         if servers:
@@ -147,7 +151,7 @@ async def run_team(
         team = await coordinate(task, members, hub=hub, options=options, on_event=on_event)
         return TaskOutcome(
             answer=team.answer,
-            usage=team.usage,
+            usage=replace(team.usage, wall_s=time.perf_counter() - started),
             servers=tuple(hub.status()) if hub is not None else (),
             team=team,
             tools=team.tools,
