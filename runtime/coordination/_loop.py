@@ -119,6 +119,7 @@ class _Orchestrator:
             tool_timeout=self.opts.tool_timeout,
             agent_token_budget=self.opts.agent_token_budget,
             token_budget=self.opts.token_budget,
+            require_tool_call=self.opts.require_tool_call,
             spent=self._spent,
         )
 

@@ -49,6 +49,10 @@ class CoordinationOptions:
     planning: bool = False
     side_effect_tools: tuple[str, ...] = ()
     presenter: str | None = None  # a member's name; default: the winner
+    # Ask for a tool call on every coordination turn (``tool_choice: required``), not only on
+    # the reminder: small local models drift into prose, and vLLM then constrains the output
+    # to a call. A server that refuses the parameter is asked without it.
+    require_tool_call: bool = False
 
     def __post_init__(self) -> None:
         if self.max_steps < 1:

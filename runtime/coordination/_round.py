@@ -75,6 +75,7 @@ class RoundSetup:
     tool_timeout: float | None
     agent_token_budget: int | None
     token_budget: int | None = None
+    require_tool_call: bool = False
     spent: Callable[[], int] = lambda: 0  # tokens spent by the whole team so far
 
 
@@ -118,7 +119,8 @@ async def run_round(
         emit(CoordinationEvent(agent=agent_id, kind="message", data=message))
     reminded = False
     for _ in range(setup.max_steps):
-        tool_choice = "required" if reminded and not stats.tool_choice_refused else None
+        wants = reminded or setup.require_tool_call
+        tool_choice = "required" if wants and not stats.tool_choice_refused else None
         completion = await _complete(member, history, tools, tool_choice, stats, setup)
         calls: list[ToolCall] = []
         if completion is not None:

@@ -330,3 +330,25 @@ async def test_bad_teams_are_refused():
                 await coordinate("t", [one], options=CoordinationOptions(presenter="x"))
             with pytest.raises(AgentError, match="at least one"):
                 await coordinate("t", [])
+
+
+async def test_require_tool_call_asks_for_a_call_on_every_turn():
+    seen: list[Any] = []
+
+    def script(body: dict[str, Any]) -> Reply:
+        if presenting(body):
+            return Reply(content="final")
+        seen.append(body.get("tool_choice"))
+        return vote("agent1") if answers_in(body) else new_answer("a")
+
+    with ScriptedLLM(default=script) as server:
+        async with AsyncExitStack() as stack:
+            result = await coordinate(
+                "t",
+                await members_for(stack, [server]),
+                options=CoordinationOptions(require_tool_call=True),
+            )
+        presenting_requests = [r for r in server.requests if presenting(r)]
+    assert result.tally == {"agent1": 1}
+    assert seen == ["required", "required"]
+    assert all("tool_choice" not in r for r in presenting_requests)
