@@ -79,6 +79,12 @@ def run_command(
         "--planning/--no-planning",
         help="Withhold tools with side effects until the presentation (overrides the config).",
     ),
+    require_tool_call: bool = typer.Option(
+        False,
+        "--require-tool-call",
+        help="Send tool_choice=required on every coordination turn (for small local models "
+        "that drift into prose; a server that refuses it is asked without).",
+    ),
     tool_timeout: float = typer.Option(
         60.0, "--tool-timeout", min=0.1, help="Seconds a tool call may take before it fails."
     ),
@@ -124,6 +130,7 @@ def run_command(
         startup_timeout=tool_start_timeout,
         timeout=timeout,
         planning=planning,
+        require_tool_call=require_tool_call,
         log_dir=settings.state_dir / "tool-logs",
         project_dir=project,
     )

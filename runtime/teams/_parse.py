@@ -42,7 +42,7 @@ _MCP = {"name", "type", "command", "args", "env", "url", "headers", "security", 
 _ORCH = {
     "snapshot_storage", "agent_temporary_workspace", "context_paths", "max_answers",
     "max_new_answers_per_agent", "max_steps", "token_budget", "agent_token_budget",
-    "planning_mode", "side_effect_tools", "presenter",
+    "planning_mode", "side_effect_tools", "presenter", "require_tool_call",
 }  # fmt: skip
 _TIMEOUTS = {"orchestrator_timeout_seconds", "agent_timeout_seconds"}
 
@@ -113,6 +113,7 @@ def parse_team(doc: Any, *, source: str = "team config") -> TeamSpec:
         planning=_bool(planning, source, "planning_mode"),
         side_effect_tools=_names(orch.get("side_effect_tools"), source, "side_effect_tools"),
         presenter=presenter,
+        require_tool_call=_bool(orch.get("require_tool_call", False), source, "require_tool_call"),
     )
     return TeamSpec(
         agents=agents,

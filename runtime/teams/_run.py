@@ -36,6 +36,7 @@ class RunSettings:
     startup_timeout: float = 60.0
     timeout: float | None = None  # overrides the config's orchestrator timeout
     planning: bool | None = None  # overrides the config's planning mode
+    require_tool_call: bool = False  # tool_choice=required on every coordination turn
     log_dir: Path | None = None
     project_dir: Path | None = None
     environ: Mapping[str, str] | None = field(default=None, repr=False)
@@ -107,6 +108,7 @@ async def run_team(
         planning=limits.planning if opts.planning is None else opts.planning,
         side_effect_tools=limits.side_effect_tools,
         presenter=limits.presenter,
+        require_tool_call=opts.require_tool_call or limits.require_tool_call,
     )
     served: dict[str, list[str]] = {}
     import time

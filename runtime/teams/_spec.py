@@ -85,6 +85,7 @@ class TeamLimits:
     planning: bool = False
     side_effect_tools: tuple[str, ...] = ()
     presenter: str | None = None
+    require_tool_call: bool = False
 
 
 @dataclass(frozen=True, kw_only=True)
