@@ -120,6 +120,7 @@ class _Orchestrator:
             agent_token_budget=self.opts.agent_token_budget,
             token_budget=self.opts.token_budget,
             require_tool_call=self.opts.require_tool_call,
+            max_answer_chars=self.opts.max_answer_chars,
             spent=self._spent,
         )
 

@@ -53,11 +53,12 @@ class CoordinationOptions:
     # the reminder: small local models drift into prose, and vLLM then constrains the output
     # to a call. A server that refuses the parameter is asked without it.
     require_tool_call: bool = False
+    max_answer_chars: int | None = None  # new_answer's maxLength (None: unbounded)
 
     def __post_init__(self) -> None:
         if self.max_steps < 1:
             raise AgentError(f"max_steps must be at least 1 (got {self.max_steps})")
-        for name in ("max_answers", "agent_token_budget", "token_budget"):
+        for name in ("max_answers", "agent_token_budget", "token_budget", "max_answer_chars"):
             value = getattr(self, name)
             if value is not None and value < 1:
                 raise AgentError(f"{name} must be at least 1 (got {value})")

@@ -41,6 +41,11 @@ if TYPE_CHECKING:
 
 # The server refused a request parameter (tool_choice, response_format): ask without it.
 _REFUSED = re.compile(r"answered HTTP (400|422)\b")
+# ... and, for a request without tool_choice, only when the refusal is about the format of
+# the client's constrained retry (a 400 for, say, an over-long prompt is a real failure).
+_FORMAT = re.compile(
+    r"response_format|json_schema|structured|guided|unsupported|not supported", re.I
+)
 
 
 class RoundFailed(Exception):
@@ -76,6 +81,7 @@ class RoundSetup:
     agent_token_budget: int | None
     token_budget: int | None = None
     require_tool_call: bool = False
+    max_answer_chars: int | None = None
     spent: Callable[[], int] = lambda: 0  # tokens spent by the whole team so far
 
 
@@ -112,7 +118,7 @@ async def run_round(
 ) -> WorkflowCall:
     """Run one round of ``member`` (seen as ``agent_id``) and return its workflow call."""
     holders = [a.agent for a in answers]
-    tools = [*setup.mcp_tools, *workflow_tools(holders)]
+    tools = [*setup.mcp_tools, *workflow_tools(holders, max_answer_chars=setup.max_answer_chars)]
     mcp_names = frozenset(t["function"]["name"] for t in setup.mcp_tools)
     history = coordination_messages(member, setup.task, answers)
     for message in history:
@@ -207,7 +213,8 @@ async def _complete(
             extra=extra,
         )
     except LLMError as exc:
-        if not _REFUSED.search(str(exc)):
+        refused = _REFUSED.search(str(exc))
+        if not refused or (tool_choice is None and not _FORMAT.search(str(exc))):
             raise RoundFailed(str(exc)) from exc
         if tool_choice is not None:
             # tool_choice (or the constrained retry's response_format) was refused: ask the

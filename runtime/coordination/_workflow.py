@@ -29,8 +29,21 @@ class WorkflowCall:
     reason: str = ""
 
 
-def workflow_tools(holders: Sequence[str]) -> list[dict[str, Any]]:
-    """The OpenAI ``tools`` entries for the workflow tools, given the current answer holders."""
+# A vote's reason is one sentence; bounding it also bounds what constrained decoding may
+# generate for it (a runaway string would otherwise end only at max_tokens).
+REASON_MAX_CHARS = 300
+
+
+def workflow_tools(
+    holders: Sequence[str], *, max_answer_chars: int | None = None
+) -> list[dict[str, Any]]:
+    """The OpenAI ``tools`` entries for the workflow tools, given the current answer holders.
+
+    ``max_answer_chars`` bounds ``new_answer``'s content in the schema (``maxLength``), which
+    servers with constrained decoding enforce while generating."""
+    content: dict[str, Any] = {"type": "string", "description": "Your complete answer."}
+    if max_answer_chars is not None:
+        content["maxLength"] = max_answer_chars
     tools = [
         {
             "type": "function",
@@ -39,9 +52,7 @@ def workflow_tools(holders: Sequence[str]) -> list[dict[str, Any]]:
                 "description": NEW_ANSWER_DESCRIPTION,
                 "parameters": {
                     "type": "object",
-                    "properties": {
-                        "content": {"type": "string", "description": "Your complete answer."}
-                    },
+                    "properties": {"content": content},
                     "required": ["content"],
                 },
             },
@@ -62,7 +73,11 @@ def workflow_tools(holders: Sequence[str]) -> list[dict[str, Any]]:
                                 "enum": list(holders),
                                 "description": "The agent whose answer is best.",
                             },
-                            "reason": {"type": "string", "description": "Why, in one sentence."},
+                            "reason": {
+                                "type": "string",
+                                "description": "Why, in one sentence.",
+                                "maxLength": REASON_MAX_CHARS,
+                            },
                         },
                         "required": ["agent_id", "reason"],
                     },

@@ -26,7 +26,7 @@ async def test_two_agents_on_one_vllm_server_complete_a_round_and_a_presentation
         await pick_endpoint(vllm_server), vllm_server.model, timeout=300
     ) as client:
         members = [
-            Member(name=n, client=client, model=vllm_server.model, max_tokens=300,
+            Member(name=n, client=client, model=vllm_server.model, max_tokens=700,
                    request_extra=extra, temperature=0.0)
             for n in ("qwen1", "qwen2")
         ]  # fmt: skip
@@ -34,7 +34,13 @@ async def test_two_agents_on_one_vllm_server_complete_a_round_and_a_presentation
             "Name a colour.",
             members,
             options=CoordinationOptions(
-                require_tool_call=True, max_steps=2, max_answers=1, timeout=900
+                require_tool_call=True,
+                max_steps=2,
+                max_answers=1,
+                timeout=900,
+                # Random weights never close a JSON string on their own: the schema's
+                # maxLength (enforced by vLLM's grammar) ends the answer.
+                max_answer_chars=40,
             ),
             on_event=events.append,
         )
