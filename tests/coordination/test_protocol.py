@@ -65,8 +65,9 @@ async def test_consensus_in_the_first_round():
         "agent3",
     }
     assert "response_format" not in later and "tool_choice" not in later
-    # Every agent's usage is counted; the presenter is the winner.
-    assert result.usage.model_calls == sum(len(s.requests) for s in servers)
+    # Every completed call is counted (3 answers, 3 votes, the presentation at least; a
+    # request cancelled by a new answer reaches the server but never completes).
+    assert 7 <= result.usage.model_calls <= sum(len(s.requests) for s in servers)
     assert [a.name for a in result.agents] == ["m1", "m2", "m3"]
     assert {e.kind for e in events} >= {"round", "answer", "vote", "present", "final"}
 
