@@ -1,9 +1,9 @@
 """Coordination benchmark: mgx vs MassGen on the same scripted OpenAI-compatible server.
 
 The scripted server runs in its own process with a fixed latency per request (default 0.2 s)
-and plays MassGen's protocol for any client: a request offering a ``vote`` tool whose
-``agent_id`` enum is not empty votes for its first entry; one offering ``new_answer`` only
-answers; one without workflow tools (the presentation) gets the final answer. Both tools run
+and plays MassGen's protocol for any client: a request whose ``<CURRENT ANSWERS>`` block
+holds an answer votes for the first holder; otherwise it gives a new answer; a request
+without workflow tools (the presentation) gets the final answer. Both tools run
 the same team file, unchanged: three ``chatcompletion`` agents pointed at the server.
 
 Measured per tool (median of ``--runs``): wall time, CPU time (user + system of the process
@@ -42,20 +42,23 @@ from runtime.coordination import CoordinationOptions, Member, coordinate  # noqa
 TASK = "What is the capital of France? Answer in one sentence."
 
 _SERVER = """
-import json, sys
+import json, re, sys
 from tests.scripted_llm import Reply, ScriptedLLM, call
 
+BLOCK = re.compile(r"<CURRENT ANSWERS from the agents>(.*?)<END OF CURRENT ANSWERS>", re.S | re.I)
+TAG = re.compile(r"<(agent\\d+)")  # MassGen may label answers agent1.1; votes name agent1
+
 def script(body):
-    tools = {t["function"]["name"]: t["function"] for t in body.get("tools") or []}
-    vote = tools.get("vote")
-    if vote is not None:
-        enum = vote["parameters"]["properties"].get("agent_id", {}).get("enum") or []
-        if enum:
-            return Reply(tool_calls=[call("vote", {"agent_id": enum[0], "reason": "correct"})])
-    if "new_answer" in tools:
-        answer = {"content": "Paris is the capital of France."}
-        return Reply(tool_calls=[call("new_answer", answer)])
-    return Reply(content="The capital of France is Paris.")
+    tools = {t["function"]["name"] for t in body.get("tools") or []}
+    if "new_answer" not in tools:
+        return Reply(content="The capital of France is Paris.")  # the presentation
+    text = "\\n".join(str(m.get("content") or "") for m in body["messages"])
+    blocks = BLOCK.findall(text)
+    holders = TAG.findall(blocks[-1]) if blocks else []
+    if holders and "vote" in tools:
+        return Reply(tool_calls=[call("vote", {"agent_id": holders[0], "reason": "correct"})])
+    answer = {"content": "Paris is the capital of France."}
+    return Reply(tool_calls=[call("new_answer", answer)])
 
 s = ScriptedLLM(latency=float(sys.argv[1]), default=script, models=("bench-model",)).start()
 print(s.port, flush=True)
