@@ -287,7 +287,9 @@ class _Orchestrator:
         winner = leader
         presenter_id = winner
         if self.opts.presenter is not None:
-            presenter_id = next(a for a, m in self.members.items() if m.name == self.opts.presenter)
+            chosen = next(a for a, m in self.members.items() if m.name == self.opts.presenter)
+            if board.states[chosen] != "failed":  # a dropped agent presents nothing
+                presenter_id = chosen
         presentation = await present(
             task=self.task,
             presenter_id=presenter_id,

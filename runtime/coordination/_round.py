@@ -201,6 +201,10 @@ async def _complete(
 ) -> Completion | None:
     """One model call with the fallbacks for servers that refuse a parameter; None when the
     model's tool call was unusable and its constrained retry was refused."""
+    # Checked before each request, so the call that crossed the budget still counts (its
+    # answer is on the board) and no request starts once the budget is spent.
+    if setup.token_budget is not None and setup.spent() >= setup.token_budget:
+        raise BudgetExhausted(f"the team's token budget of {setup.token_budget} is spent")
     extra = dict(member.request_extra) if member.request_extra else None
     t0 = time.perf_counter()
     try:
@@ -231,8 +235,6 @@ async def _complete(
         raise RoundFailed(
             f"used {stats.usage.total_tokens} tokens, over its token budget of {budget}"
         )
-    if setup.token_budget is not None and setup.spent() > setup.token_budget:
-        raise BudgetExhausted(f"the team's token budget of {setup.token_budget} is spent")
     return completion
 
 

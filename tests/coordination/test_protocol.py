@@ -353,3 +353,41 @@ async def test_require_tool_call_asks_for_a_call_on_every_turn():
     assert result.tally == {"agent1": 1}
     assert seen == ["required", "required"]
     assert all("tool_choice" not in r for r in presenting_requests)
+
+
+async def test_the_team_token_budget_stops_and_presents_what_exists():
+    def script(body: dict[str, Any]) -> Reply:
+        if presenting(body):
+            return Reply(content="presented within budget")
+        if answers_in(body):
+            return vote("agent1")
+        return Reply(
+            tool_calls=[{"type": "function", "function": {"name": "new_answer",
+                         "arguments": json.dumps({"content": "costly"})}}],
+            usage={"prompt_tokens": 900, "completion_tokens": 200, "total_tokens": 1100},
+        )  # fmt: skip
+
+    with ScriptedLLM(default=script) as server:
+        async with AsyncExitStack() as stack:
+            result = await coordinate(
+                "t",
+                await members_for(stack, [server]),
+                options=CoordinationOptions(token_budget=1000),
+            )
+        coordinating = [r for r in server.requests if not presenting(r)]
+    assert len(coordinating) == 1  # no request started once the budget was spent
+    assert (
+        result.decision
+        == "no valid votes at token budget: the earliest agent's answer was presented"
+    )
+    assert result.answer == "presented within budget" and not result.timed_out
+
+
+async def test_a_designated_presenter_that_failed_leaves_the_winner_presenting():
+    a = ScriptedLLM(default=proposer("BEST", final="presented by the winner"))
+    down = ScriptedLLM(default=Fail(500))
+    with a, down:
+        async with AsyncExitStack() as stack:
+            members = await members_for(stack, [a, down], max_retries=0)
+            result = await coordinate("t", members, options=CoordinationOptions(presenter="m2"))
+    assert result.presenter == "agent1" and result.answer == "presented by the winner"
