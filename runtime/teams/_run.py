@@ -97,11 +97,15 @@ async def run_team(
             transcript.add_secrets([*server.env.values(), *server.headers.values()])
         on_event = _both(on_event, transcript)
     limits = spec.limits
+    timeout = opts.timeout if opts.timeout is not None else limits.timeout
     options = CoordinationOptions(
         max_steps=limits.max_steps or opts.max_steps,
         max_answers=limits.max_answers,
         agent_timeout=limits.agent_timeout,
-        timeout=opts.timeout if opts.timeout is not None else limits.timeout,
+        timeout=timeout,
+        # The same bound again for the presentation, so a run ends within about twice the
+        # configured timeout at most, answer included.
+        presentation_timeout=timeout,
         agent_token_budget=limits.agent_token_budget,
         token_budget=limits.token_budget,
         tool_timeout=opts.tool_timeout,
