@@ -191,7 +191,7 @@ async def test_the_orchestrator_timeout_presents_the_answers_that_exist():
                 result = await coordinate(
                     "t",
                     await members_for(stack, [a, b]),
-                    options=CoordinationOptions(timeout=3.0),
+                    options=CoordinationOptions(timeout=5.0),
                 )
     finally:
         release.set()

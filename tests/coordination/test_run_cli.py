@@ -58,7 +58,10 @@ def test_a_massgen_file_runs_on_its_own_endpoints(tmp_path, capsys):
         ("qwen2", "Qwen/Qwen3-0.6B"),
     ]
     assert data["rounds"] >= 4 and data["votes"] and data["guard"]["fired"] is False
-    assert all(a["usage"]["model_calls"] >= 2 for a in data["agents"])
+    # Each agent completed at least its vote (its first request may have been cancelled by
+    # the other's answer); together at least one answer, two votes and the presentation.
+    assert all(a["usage"]["model_calls"] >= 1 for a in data["agents"])
+    assert data["usage"]["model_calls"] >= 4
     # Sampling keys reach the first agent's requests; its system message follows the shared one.
     first = [r for r in requests if r["messages"][0]["content"].endswith("You are precise.")]
     assert first and all(
@@ -266,7 +269,7 @@ def test_json_on_orchestrator_timeout(tmp_path, capsys):
                 tmp_path,
                 f"agent: {{id: a, backend: {{type: vllm, model: m, base_url: '{llm.url}'}}}}\n",
             )
-            code = main(["run", "t", "-c", str(config), "--json", "--timeout", "2"])
+            code = main(["run", "t", "-c", str(config), "--json", "--timeout", "5"])
     finally:
         release.set()
     out, _ = capsys.readouterr()
