@@ -105,21 +105,30 @@ def agent_command(
 
         servers = load_toolset(settings, project, toolset)
     tool_filter = ToolFilter(allow=tuple(allow), deny=tuple(deny)) if allow or deny else None
+    from runtime.coordination import CoordinationFailed
+
     with _progress(enabled=not json_out) as phase:
-        outcome = asyncio.run(
-            run_task(
-                task,
-                models=targets,
-                servers=servers,
-                agents=agents or len(targets),
-                max_steps=max_steps,
-                tool_filter=tool_filter,
-                tool_timeout=tool_timeout,
-                startup_timeout=tool_start_timeout,
-                log_dir=settings.state_dir / "tool-logs",
-                on_phase=phase,
+        try:
+            outcome = asyncio.run(
+                run_task(
+                    task,
+                    models=targets,
+                    servers=servers,
+                    agents=agents or len(targets),
+                    max_steps=max_steps,
+                    tool_filter=tool_filter,
+                    tool_timeout=tool_timeout,
+                    startup_timeout=tool_start_timeout,
+                    log_dir=settings.state_dir / "tool-logs",
+                    on_phase=phase,
+                )
             )
-        )
+        except CoordinationFailed as exc:
+            if not json_out:
+                raise
+            # --json reports what each agent did, also when none of them answered.
+            emit_json(exc.to_json())
+            raise typer.Exit(exc.exit_code) from None
     if json_out:
         emit_json(_as_json(outcome))
         return

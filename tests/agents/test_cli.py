@@ -78,3 +78,16 @@ def test_unknown_model_is_a_clear_error(capsys):
     code = main(["agent", "task", "--model", "no-such-model"])
     _, err = capsys.readouterr()
     assert code == 1 and err.startswith("mgx: error: no model named 'no-such-model'")
+
+
+def test_team_json_when_every_agent_stops_at_max_steps(capsys):
+    # Every agent keeps calling a tool that does not exist: each round hits --max-steps 1.
+    llm = ScriptedLLM(default=Reply(content=None, tool_calls=[call("nothing", {})]))
+    with llm:
+        code = main(["agent", "t", "-m", llm.url, "--agents", "2", "--max-steps", "1", "--json"])
+    out, _ = capsys.readouterr()
+    assert code == 1
+    data = json.loads(out)
+    assert data["answer"] is None and data["error"].startswith("no agent produced an answer")
+    assert set(data["failures"]) == {"agent1", "agent2"}
+    assert all("max-steps 1" in why or "tool" in why for why in data["failures"].values())
