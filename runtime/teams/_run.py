@@ -177,7 +177,7 @@ def _servers(
 
     specs: dict[str, ServerSpec] = {}
     per_agent: dict[str, list[str]] = {}
-    locked: dict[str, ServerSpec] | None = None
+    locked: Locked | None = None
     for agent in agents:
         names = []
         for entry in agent.backend.mcp_servers:
@@ -229,20 +229,41 @@ def _server_spec(entry: McpServerEntry, agent_id: str, env: Mapping[str, str]) -
     )
 
 
-def _locked(settings: Settings | None, opts: RunSettings) -> dict[str, ServerSpec]:
-    """The project's locked tools by short and by full name."""
-    from marketplace.project import find_project, launch_specs
+def _locked(settings: Settings | None, opts: RunSettings) -> Locked:
+    """The project's locked tools, resolved one by one when a team names them (a tool the
+    team does not use may lack its env values without failing the run)."""
+    from marketplace.lockfile import read_lock
+    from marketplace.project import find_project
     from marketplace.settings import Settings
-    from runtime.toolset_loader import server_spec, short_names
+    from runtime.toolset_loader import short_names
 
     project = find_project(opts.project_dir, settings=settings or Settings.from_env())
-    launches = launch_specs(project, toolset=None, environ=opts.environ)
-    shorts = short_names(list(launches))
-    out: dict[str, ServerSpec] = {}
-    for full, launch in launches.items():
-        spec = server_spec(shorts[full], launch)
-        out[full] = out[shorts[full]] = spec
-    return out
+    lock = read_lock(project.lock_path)
+    tools = dict(lock.tools) if lock is not None else {}
+    shorts = short_names(sorted(tools))
+    return Locked(project=project, tools=tools, shorts=shorts, environ=opts.environ)
+
+
+@dataclass
+class Locked:
+    project: Any
+    tools: dict[str, Any]
+    shorts: dict[str, str]
+    environ: Mapping[str, str] | None = None
+
+    def get(self, name: str) -> ServerSpec | None:
+        from marketplace.project import launch_spec
+        from runtime.toolset_loader import server_spec
+
+        full = (
+            name
+            if name in self.tools
+            else next((f for f, short in self.shorts.items() if short == name), None)
+        )
+        if full is None:
+            return None
+        launch = launch_spec(self.project, self.tools[full], environ=self.environ)
+        return server_spec(self.shorts[full], launch)
 
 
 def _tool_filter(agent: AgentSpec, servers: list[str]) -> ToolFilter:
