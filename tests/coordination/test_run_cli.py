@@ -356,3 +356,18 @@ def test_no_live_view_without_a_tty(tmp_path, capsys):
     assert code == 0 and out == "final answer\n"
     assert "\x1b[" not in err  # no terminal control sequences
     assert err.splitlines()[0].startswith("team: winner agent1")
+
+
+def test_marketplace_edits_keep_the_team_table():
+    from marketplace.manifest import edit_manifest, parse_requirement
+
+    text = (
+        "# my project\n[tools]\n\n[team]  # the runtime's\n"
+        '[[team.agents]]\nid = "one"\n[team.agents.backend]\ntype = "vllm"\nmodel = "m"\n'
+    )
+    editor = edit_manifest(text)
+    editor.set_tool(parse_requirement("io.github.a/time", "1.0.0"))
+    edited = editor.text()
+    assert "[team]  # the runtime's" in edited and 'id = "one"' in edited
+    assert "io.github.a/time" in edited
+    assert parse_team(__import__("tomllib").loads(edited)["team"]).agents[0].id == "one"
