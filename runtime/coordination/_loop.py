@@ -348,8 +348,10 @@ class _Orchestrator:
         )
 
     def _no_answer_message(self, stop: str | None) -> str:
-        failures = "; ".join(
-            f"{a} ({self.members[a].name}): {why}" for a, why in self.board.failures.items()
+        failures = "; ".join(  # registration order, whatever order they failed in
+            f"{a} ({self.members[a].name}): {self.board.failures[a]}"
+            for a in self.ids
+            if a in self.board.failures
         )
         if stop == "timeout":
             head = f"coordination timed out after {self.opts.timeout:g}s before any agent answered"
