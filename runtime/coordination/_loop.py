@@ -323,7 +323,7 @@ class _Orchestrator:
             rounds=sum(s.rounds for s in self.stats.values()),
             restarts=sum(s.restarts for s in self.stats.values()),
             agents=reports,
-            failures=dict(board.failures),
+            failures={a: board.failures[a] for a in self.ids if a in board.failures},
             guard=presentation.guard,
             usage=total,
             timed_out=stop == "timeout",
