@@ -52,7 +52,8 @@ def test_a_massgen_file_runs_on_its_own_endpoints(tmp_path, capsys):
     out, err = capsys.readouterr()
     assert code == 0, err
     data = json.loads(out)
-    assert data["winner"] == "agent1" and data["winner_name"] == "qwen1"
+    # Whichever agent answered first holds the only answer both vote for.
+    assert data["winner_name"] == {"agent1": "qwen1", "agent2": "qwen2"}[data["winner"]]
     assert [(a["name"], a["model"]) for a in data["agents"]] == [
         ("qwen1", "Qwen/Qwen3-0.6B"),
         ("qwen2", "Qwen/Qwen3-0.6B"),
@@ -355,7 +356,7 @@ def test_no_live_view_without_a_tty(tmp_path, capsys):
     out, err = capsys.readouterr()
     assert code == 0 and out == "final answer\n"
     assert "\x1b[" not in err  # no terminal control sequences
-    assert err.splitlines()[0].startswith("team: winner agent1")
+    assert err.splitlines()[0].startswith("team: winner agent")
 
 
 def test_marketplace_edits_keep_the_team_table():
