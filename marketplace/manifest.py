@@ -132,11 +132,13 @@ def parse_manifest(text: str, *, where: str = MANIFEST_NAME, strict: bool = True
         doc = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{where} is not valid TOML ({exc})") from exc
-    unknown = sorted(set(doc) - {"registries", "policy", "tools", "toolsets"})
+    # [team] belongs to the runtime (agents and their models); the marketplace leaves it be,
+    # and edits through tomlkit keep it as written.
+    unknown = sorted(set(doc) - {"registries", "policy", "tools", "toolsets", "team"})
     if unknown:
         raise ConfigError(
             f"{where}: unknown section {unknown[0]!r} "
-            "(expected registries, policy, tools, toolsets)"
+            "(expected registries, policy, tools, toolsets, team)"
         )
     registries = _registries(_table(doc, "registries", where), where)
     policy = _policy(_table(doc, "policy", where), where)

@@ -5,7 +5,9 @@ MgxRuntimeError          (named so it does not shadow the builtin RuntimeError)
 ├── LLMError             the chat endpoint failed after retries, or answered garbage
 ├── ToolError            an MCP tool server failed (start, list, call)
 ├── AgentError           the agent loop cannot go on (e.g. max steps reached)
-└── GatewayError         the MCP gateway cannot start or refuses a locked tool
+├── GatewayError         the MCP gateway cannot start or refuses a locked tool
+└── TeamConfigError      a team config (YAML or mgx.toml [team]) is invalid or asks for
+                         something not supported (exit code 2: bad input)
 """
 
 from __future__ import annotations
@@ -36,4 +38,8 @@ class AgentError(MgxRuntimeError):
 class GatewayError(MgxRuntimeError):
     """``mgx tool serve`` / ``tool run`` cannot start: bad options, refused tool (exit 2)."""
 
+    exit_code = 2
+
+
+class TeamConfigError(MgxRuntimeError):
     exit_code = 2

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -19,8 +19,8 @@ from runtime.errors import AgentError
 
 if TYPE_CHECKING:
     from runtime.autonomy import GuardOutcome
+    from runtime.coordination import CoordinationEvent, CoordinationOptions, CoordinationResult
     from runtime.models import ModelTarget
-    from runtime.team import TeamResult
     from runtime.tools import ServerSpec, ServerStatus, ToolFilter
 
 __all__ = ["TaskOutcome", "guard_agent_answer", "run_task"]
@@ -34,7 +34,7 @@ class TaskOutcome:
     usage: RunUsage
     servers: tuple[ServerStatus, ...] = ()
     agent: AgentResult | None = None
-    team: TeamResult | None = None
+    team: CoordinationResult | None = None
     tools: tuple[str, ...] = field(default=())
     # The autonomy guard on a single agent's answer (a team reports its own in ``team``);
     # None when the guard was switched off.
@@ -58,27 +58,41 @@ async def run_task(
     client_options: dict[str, Any] | None = None,
     autonomy_guard: bool = True,
     autonomy_judge: bool = False,
+    coordination: CoordinationOptions | None = None,
+    on_event: Callable[[CoordinationEvent], None] | None = None,
 ) -> TaskOutcome:
     """Run ``task`` with ``agents`` agents over ``models`` (assigned round-robin) and the
     tool servers ``servers`` (started in parallel, stopped on the way out).
 
-    One agent runs the plain loop; several run as a team (answer, vote, present). A single
-    agent's final answer goes through the autonomy guard (``autonomy_guard``): when it asks
-    the reader anything, one repair turn continues the agent's conversation and the better
-    answer is kept (see ``runtime.autonomy``). Raises ``AgentError`` (e.g.
-    ``MaxStepsExceeded``), ``LLMError`` or ``ToolError``. ``autonomy_judge`` asks the
-    agent's own endpoint for a second opinion on borderline answers.
+    One agent runs the plain loop; several coordinate (``runtime.coordination``: answers,
+    votes, restarts, presentation), with ``coordination`` as limits (its ``max_steps`` and
+    ``tool_timeout`` are taken from the arguments here). A single agent's final answer goes
+    through the autonomy guard (``autonomy_guard``): when it asks the reader anything, one
+    repair turn continues the agent's conversation and the better answer is kept (see
+    ``runtime.autonomy``); a team's presenter goes through the same guard in the coordination.
+    ``autonomy_judge`` asks the agent's own endpoint for a second opinion on borderline
+    answers. Raises ``AgentError`` (e.g. ``MaxStepsExceeded``, or more models than agents),
+    ``LLMError`` or ``ToolError``.
     """
     from runtime.client import ChatClient
+    from runtime.coordination import CoordinationOptions, Member, coordinate
     from runtime.models import pick_endpoint
-    from runtime.team import TeamMember, run_team
     from runtime.tools import ToolHub
 
     if not models:
         raise AgentError("no model given (use --model NAME or --model URL)")
     if agents < 1:
         raise AgentError(f"--agents must be at least 1 (got {agents})")
+    if len(models) > agents:
+        raise AgentError(
+            f"{len(models)} models given for {agents} agent(s): the extra models would never "
+            f"run (give --agents {len(models)} or fewer --model)"
+        )
     phase = on_phase or (lambda _msg: None)
+    import time
+
+    # The usage line's time covers the whole run, tool servers' start-up included.
+    started = time.perf_counter()
     async with contextlib.AsyncExitStack() as stack:
         hub = None
         if servers:
@@ -136,7 +150,7 @@ async def run_task(
             usage = result.usage + repair.usage if repair is not None else result.usage
             return TaskOutcome(
                 answer=guard.text,
-                usage=usage,
+                usage=replace(usage, wall_s=time.perf_counter() - started),
                 servers=status(),
                 agent=result,
                 tools=result.tools,
@@ -144,26 +158,25 @@ async def run_task(
                 repair=repair,
             )
         members = [
-            TeamMember(
+            Member(
                 name=f"agent{i + 1}",
                 client=await client_for(i),
-                model=models[i % len(models)].name,
+                model=models[i % len(models)].model,
                 tool_filter=tool_filter,
             )
             for i in range(agents)
         ]
-        phase(f"running a team of {agents} agents")
-        team = await run_team(
-            task,
-            members,
-            hub=hub,
-            max_steps=max_steps,
-            tool_timeout=tool_timeout,
-            system_prompt=system_prompt,
+        phase(f"coordinating {agents} agents")
+        options = replace(
+            coordination or CoordinationOptions(), max_steps=max_steps, tool_timeout=tool_timeout
         )
-        tools = tuple(t.name for t in hub.tools(tool_filter)) if hub is not None else ()
+        team = await coordinate(task, members, hub=hub, options=options, on_event=on_event)
         return TaskOutcome(
-            answer=team.final_text, usage=team.usage, servers=status(), team=team, tools=tools
+            answer=team.answer,
+            usage=replace(team.usage, wall_s=time.perf_counter() - started),
+            servers=status(),
+            team=team,
+            tools=team.tools,
         )
     raise AssertionError("unreachable")  # pragma: no cover - the exit stack does not swallow
 

@@ -53,7 +53,7 @@ class YamlDocument:
         self.data()
 
     def data(self) -> Any:
-        import yaml  # type: ignore[import-untyped]  # PyYAML ships no type stubs
+        import yaml  # PyYAML ships no type stubs
 
         try:
             loaded = yaml.safe_load(self.text) if self.text.strip() else {}

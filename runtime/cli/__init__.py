@@ -17,6 +17,7 @@ from marketplace.cli import tool as tool_cli
 from runtime.cli import agent as agent_cli
 from runtime.cli import gateway as gateway_cli
 from runtime.cli import model as model_cli
+from runtime.cli import run as run_cli
 
 app = typer.Typer(
     name="mgx",
@@ -31,6 +32,7 @@ app.add_typer(registry_cli.app, name="registry")
 app.add_typer(client_cli.app, name="client")
 app.add_typer(model_cli.app, name="model")
 agent_cli.register(app)
+run_cli.register(app)
 
 _debug = False
 

@@ -1,8 +1,10 @@
 """`mgx agent …`: run a task with one agent, or a team of agents, over a locked tool set.
 
-``mgx agent TASK --agents N`` (or several ``--model``) runs a team: the agents answer in
-parallel, vote, and the winner presents the final answer. One command rather than a separate
-``mgx team`` because a team is the same task with the same flags, only more agents.
+``mgx agent TASK --agents N`` (or several ``--model``) runs a team with MassGen's
+coordination protocol (``runtime.coordination``): the agents answer and vote with workflow
+tools, a new answer restarts the others, and the winner presents the final answer. One
+command rather than a separate ``mgx team`` because a team is the same task with the same
+flags, only more agents; ``mgx run`` is the form that reads a team from a config file.
 """
 
 from __future__ import annotations
@@ -13,12 +15,15 @@ from typing import TYPE_CHECKING
 import typer
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Sequence
     from types import TracebackType
 
     from rich.status import Status
 
     from runtime.agent import RunUsage
+    from runtime.coordination import CoordinationResult
+    from runtime.runner import TaskOutcome
+    from runtime.tools import ServerStatus
 
 
 def register(app: typer.Typer) -> None:
@@ -59,7 +64,8 @@ def agent_command(
         "--agents",
         "-n",
         min=0,
-        help="Number of agents; more than one runs a team (answer, vote, present). "
+        help="Number of agents; more than one coordinates as a team (answers, votes, "
+        "restarts; the winner presents). "
         "Default: one per --model.",
     ),
     allow: list[str] = typer.Option(
@@ -72,6 +78,12 @@ def agent_command(
     ),
     tool_timeout: float = typer.Option(
         60.0, "--tool-timeout", min=0.1, help="Seconds a tool call may take before it fails."
+    ),
+    tool_start_timeout: float = typer.Option(
+        60.0,
+        "--tool-start-timeout",
+        min=0.1,
+        help="Seconds each tool server may take to start and list its tools.",
     ),
     json_out: bool = typer.Option(
         False, "--json", help="Print the answer, steps, votes and usage as JSON."
@@ -105,36 +117,55 @@ def agent_command(
 
         servers = load_toolset(settings, project, toolset)
     tool_filter = ToolFilter(allow=tuple(allow), deny=tuple(deny)) if allow or deny else None
+    from runtime.coordination import CoordinationFailed
+
     with _progress(enabled=not json_out) as phase:
-        outcome = asyncio.run(
-            run_task(
-                task,
-                models=targets,
-                servers=servers,
-                agents=agents or len(targets),
-                max_steps=max_steps,
-                tool_filter=tool_filter,
-                tool_timeout=tool_timeout,
-                log_dir=settings.state_dir / "tool-logs",
-                on_phase=phase,
-                autonomy_judge=judge,
+        try:
+            outcome = asyncio.run(
+                run_task(
+                    task,
+                    models=targets,
+                    servers=servers,
+                    agents=agents or len(targets),
+                    max_steps=max_steps,
+                    tool_filter=tool_filter,
+                    tool_timeout=tool_timeout,
+                    startup_timeout=tool_start_timeout,
+                    log_dir=settings.state_dir / "tool-logs",
+                    on_phase=phase,
+                    autonomy_judge=judge,
+                )
             )
-        )
+        except CoordinationFailed as exc:
+            if not json_out:
+                raise
+            # --json reports what each agent did, also when none of them answered.
+            emit_json(exc.to_json())
+            raise typer.Exit(exc.exit_code) from None
     if json_out:
         emit_json(_as_json(outcome))
         return
     typer.echo(outcome.answer)
-    for status in outcome.servers:
-        if status.state == "failed":
-            note(f"mgx: tool server {status.name} failed: {status.error}")
+    for line in server_notes(outcome.servers):
+        note(line)
     if outcome.team is not None:
-        votes = ", ".join(f"{k}={v}" for k, v in outcome.team.tally.items())
-        note(f"team: winner {outcome.team.winner} (votes: {votes or 'none'})")
-        if outcome.team.guard.triggered:
-            note(f"autonomy guard: re-prompted ({outcome.team.guard.reason})")
+        for line in team_summary(outcome.team):
+            note(line)
     if outcome.guard is not None and outcome.guard.fired:
         note(outcome.guard.summary())
     note(usage_line(outcome.usage))
+
+
+def server_notes(servers: Sequence[ServerStatus]) -> list[str]:
+    """Lines about tool servers that failed or were restarted during the run (the library
+    logs nothing to stderr; this is where a human hears about it)."""
+    lines = []
+    for status in servers:
+        if status.state == "failed":
+            lines.append(f"mgx: tool server {status.name} failed: {status.error}")
+        elif status.restarts:
+            lines.append(f"mgx: tool server {status.name} was restarted {status.restarts} time(s)")
+    return lines
 
 
 def usage_line(usage: RunUsage) -> str:
@@ -146,7 +177,22 @@ def usage_line(usage: RunUsage) -> str:
     )
 
 
-def _as_json(outcome: object) -> dict[str, object]:
+def team_summary(team: CoordinationResult) -> list[str]:
+    """The lines on stderr after a team's answer: winner and votes, failures, guard."""
+    votes = ", ".join(f"{k}={v}" for k, v in team.tally.items())
+    lines = [
+        f"team: winner {team.winner} (votes: {votes or 'none'}; decided by {team.decision}; "
+        f"{team.rounds} rounds, {team.restarts} restarts)"
+    ]
+    lines += [f"team: {agent} dropped: {why}" for agent, why in team.failures.items()]
+    if team.presenter_error:
+        lines.append(f"team: {team.presenter_error}; the winning answer stands")
+    if team.guard.fired:
+        lines.append(f"autonomy guard: {team.guard.matched} ({team.guard.why})")
+    return lines
+
+
+def _as_json(outcome: TaskOutcome) -> dict[str, object]:
     from marketplace.cli.output import to_jsonable
 
     data = to_jsonable(outcome)
@@ -157,6 +203,8 @@ def _as_json(outcome: object) -> dict[str, object]:
     guard = getattr(outcome, "guard", None)
     if guard is not None:
         data["guard"] = guard.to_json()  # the kept text is already the top-level "answer"
+    if outcome.team is not None:
+        data["team"] = outcome.team.to_json()
     return data
 
 

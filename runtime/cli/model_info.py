@@ -32,7 +32,7 @@ def list_(json_output: bool = typer.Option(False, "--json", help="Print as JSON.
     from marketplace.cli.output import emit_json, note, table
     from runtime.models.inventory import list_models
 
-    entries = list_models(settings=settings())
+    entries = run(list_models(settings=settings()))
     if json_output:
         emit_json(entries)
         return
@@ -89,7 +89,7 @@ def stats(
 ) -> None:
     import json
 
-    from marketplace.cli.output import emit_json, to_jsonable
+    from marketplace.cli.output import emit_json, note, to_jsonable
     from runtime.models.inventory import collect_stats
 
     config = settings()
@@ -99,6 +99,15 @@ def stats(
             emit_json(rows)
         else:
             _render(rows)
+            for row in rows:
+                if row.error:
+                    note(f"mgx: {row.url}: {row.error}")
+        if rows and all(r.stats is None for r in rows):
+            from runtime.errors import ModelServerError
+
+            raise ModelServerError(
+                f"no endpoint of {name} could be read ({rows[0].error or 'no metrics'})"
+            )
         return
     if json_output:
         while True:  # newline-delimited JSON; stops on Ctrl-C (exit 130 from main)
@@ -140,8 +149,8 @@ _COLUMNS = ["url", "running", "waiting", "kv cache", "prefix hit", "ttft mean", 
 
 def _cells(row: EndpointStats) -> list[str]:
     s = row.stats
-    if s is None:
-        return [row.url, row.error or "-", *["-"] * (len(_COLUMNS) - 2)]
+    if s is None:  # the error is said below the table, not in a data column
+        return [row.url, *["-"] * (len(_COLUMNS) - 1)]
     return [
         row.url,
         str(s.running),

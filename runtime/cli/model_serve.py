@@ -147,7 +147,7 @@ def serve(
     )
     config = settings()
     if dry_run:
-        plan = plan_launch(options, settings=config)
+        plan = plan_launch(options, settings=config, dry_run=True)
         if json_output:
             emit_json(_plan_json(plan))
             return

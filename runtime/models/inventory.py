@@ -27,7 +27,7 @@ class ModelEntry:
     kind: str  # "managed" or "external"
     model: str
     endpoints: tuple[str, ...]
-    alive: int  # managed: live processes; external: number of URLs (not probed)
+    alive: int  # managed: live processes; external: URLs answering /models now
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -58,8 +58,11 @@ class EndpointStats:
     error: str | None = None
 
 
-def list_models(*, settings: Settings) -> list[ModelEntry]:
-    """Every managed model (grouped over replicas) and external endpoint, by name."""
+async def list_models(*, settings: Settings) -> list[ModelEntry]:
+    """Every managed model (grouped over replicas) and external endpoint, by name.
+
+    ``alive`` counts live processes of a managed model and, for an external endpoint, the
+    URLs that answer ``/models`` now (probed concurrently): an unreachable one is not up."""
     from runtime.models.serve import is_alive
 
     store = StateStore(settings)
@@ -76,10 +79,14 @@ def list_models(*, settings: Settings) -> list[ModelEntry]:
         )
         for name, records in grouped.items()
     ]
-    entries += [
-        ModelEntry(name=e.name, kind="external", model=e.model, endpoints=e.urls, alive=len(e.urls))
-        for e in store.externals()
-    ]
+    externals = store.externals()
+    answers = await asyncio.gather(*(_models_ok(url) for e in externals for url in e.urls))
+    up = iter(answers)
+    for e in externals:
+        alive = sum(1 for _ in e.urls if next(up))
+        entries.append(
+            ModelEntry(name=e.name, kind="external", model=e.model, endpoints=e.urls, alive=alive)
+        )
     return sorted(entries, key=lambda e: e.name)
 
 

@@ -113,7 +113,7 @@ def default_name(model: str) -> str:
     return cleaned[:64]
 
 
-def plan_launch(options: ServeOptions, *, settings: Settings) -> LaunchPlan:
+def plan_launch(options: ServeOptions, *, settings: Settings, dry_run: bool = False) -> LaunchPlan:
     """Resolve names, port, tool-calling flags and the GPU check into a command line.
 
     Raises ModelServerError before anything starts when the name is taken, the port is busy,
@@ -130,7 +130,14 @@ def plan_launch(options: ServeOptions, *, settings: Settings) -> LaunchPlan:
     if store.external(name) is not None:
         raise ModelServerError(f"{name} names an external endpoint; choose another --name")
     python = vllm_python(options.python)
-    _check_vllm_importable(python)
+    # A dry run shows the command even where vLLM is not installed (yet): that is a note.
+    vllm_missing: str | None = None
+    try:
+        _check_vllm_importable(python)
+    except ModelServerError as exc:
+        if not dry_run:
+            raise
+        vllm_missing = str(exc)
 
     model_dir = local_model_dir(options.model, settings=settings)
     model_arg = str(model_dir) if model_dir else options.model
@@ -142,7 +149,7 @@ def plan_launch(options: ServeOptions, *, settings: Settings) -> LaunchPlan:
     if options.port and not _port_free(options.host, options.port):
         raise ModelServerError(f"port {options.port} on {options.host} is already in use")
 
-    notes: list[str] = []
+    notes: list[str] = [vllm_missing] if vllm_missing else []
     detection = detect_family(
         options.model if model_dir is None else model_arg, model_dir=model_dir
     )

@@ -121,6 +121,7 @@ class ToolHub:
                 description=(tool.description or tool.title or tool_name).strip(),
                 input_schema=_input_schema(tool.input_schema),
                 output_schema=copy.deepcopy(tool.output_schema),
+                annotations=_annotations(tool),
             )
         # Sorted by exposed name: every agent gets the same tool block, in the same order,
         # so the prompt prefix is byte-identical across agents (vLLM prefix cache).
@@ -203,6 +204,15 @@ class ToolHub:
             structured=structured,
             duration_s=time.perf_counter() - started,
         )
+
+
+def _annotations(tool: Any) -> dict[str, Any] | None:
+    raw = getattr(tool, "annotations", None)
+    if raw is None:
+        return None
+    dump = getattr(raw, "model_dump", None)
+    data = dump(exclude_none=True, by_alias=True) if callable(dump) else raw
+    return dict(data) if isinstance(data, dict) else None
 
 
 def _input_schema(schema: Any) -> dict[str, Any]:

@@ -53,6 +53,17 @@ class HubTool:
     description: str
     input_schema: dict[str, Any]
     output_schema: dict[str, Any] | None = None
+    # The server's MCP annotations (``readOnlyHint``, ``destructiveHint``, ...), as sent;
+    # planning mode reads them to hold side-effecting tools back until the presentation.
+    annotations: dict[str, Any] | None = None
+
+    @property
+    def read_only(self) -> bool:
+        """Whether the server declares this tool free of side effects (``readOnlyHint``).
+
+        MCP's defaults apply: a tool without the hint is assumed to have side effects.
+        """
+        return bool((self.annotations or {}).get("readOnlyHint", False))
 
     def openai(self) -> dict[str, Any]:
         """The OpenAI ``tools`` entry (a fresh deep copy every time)."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 from runtime.cli import main
+from runtime.prompts import PRESENTATION_SYSTEM
 from tests.scripted_llm import Reply, ScriptedLLM, call
 
 
@@ -41,12 +42,14 @@ def test_max_steps_is_a_clear_error(capsys):
 
 
 def test_team_from_the_cli(capsys):
+    """``--agents 3`` runs the coordination protocol: workflow tools, votes, presentation."""
+
     def script(body: dict) -> Reply:
-        if "response_format" in body:
-            return Reply(content='{"best": 1, "reason": "fine"}')
-        if body["messages"][-1]["content"].startswith("## Task"):
+        if body["messages"][0]["content"].startswith(PRESENTATION_SYSTEM):
             return Reply(content="final")
-        return Reply(content="an answer")
+        if "<agent1>" not in body["messages"][1]["content"]:
+            return Reply(tool_calls=[call("new_answer", {"content": "an answer"})])
+        return Reply(tool_calls=[call("vote", {"agent_id": "agent1", "reason": "fine"})])
 
     with ScriptedLLM(default=script) as llm:
         code = main(["agent", "task", "--model", llm.url, "--agents", "3", "--json"])
@@ -54,12 +57,37 @@ def test_team_from_the_cli(capsys):
     assert code == 0
     data = json.loads(out)
     assert data["answer"] == "final"
-    assert data["team"]["winner"] == "agent1"
-    assert data["team"]["tally"] == {"agent1": 3, "agent2": 0, "agent3": 0}
-    assert len(data["team"]["answers"]) == 3 and len(data["team"]["votes"]) == 3
+    team = data["team"]
+    assert team["winner"] == "agent1" and team["decision"] == "votes"
+    assert team["tally"]["agent1"] == 3
+    assert len(team["votes"]) == 3 and team["failures"] == {}
+    assert team["guard"]["fired"] is False
+    # A member's model is the model id, not its URL.
+    assert {a["model"] for a in team["agents"]} == {"scripted"}
+    assert all(a["usage"]["model_calls"] >= 1 for a in team["agents"])
+
+
+def test_more_models_than_agents_is_refused(capsys):
+    with ScriptedLLM() as llm:
+        code = main(["agent", "t", "-m", llm.url, "-m", llm.url, "--agents", "1"])
+    _, err = capsys.readouterr()
+    assert code == 1 and "2 models given for 1 agent(s)" in err
 
 
 def test_unknown_model_is_a_clear_error(capsys):
     code = main(["agent", "task", "--model", "no-such-model"])
     _, err = capsys.readouterr()
     assert code == 1 and err.startswith("mgx: error: no model named 'no-such-model'")
+
+
+def test_team_json_when_every_agent_stops_at_max_steps(capsys):
+    # Every agent keeps calling a tool that does not exist: each round hits --max-steps 1.
+    llm = ScriptedLLM(default=Reply(content=None, tool_calls=[call("nothing", {})]))
+    with llm:
+        code = main(["agent", "t", "-m", llm.url, "--agents", "2", "--max-steps", "1", "--json"])
+    out, _ = capsys.readouterr()
+    assert code == 1
+    data = json.loads(out)
+    assert data["answer"] is None and data["error"].startswith("no agent produced an answer")
+    assert set(data["failures"]) == {"agent1", "agent2"}
+    assert all("max-steps 1" in why or "tool" in why for why in data["failures"].values())

@@ -1,13 +1,10 @@
-"""The autonomy guard's detector and the lenient vote parser (pure functions)."""
+"""The autonomy guard's detector (a pure function)."""
 
 from __future__ import annotations
 
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
 
 from runtime.autonomy import asks_user
-from runtime.team import parse_vote
 
 
 @pytest.mark.parametrize(
@@ -41,31 +38,3 @@ def test_questions_to_the_user_are_caught(text):
 )
 def test_plain_answers_pass(text):
     assert asks_user(text) is None
-
-
-@pytest.mark.parametrize(
-    ("reply", "expected"),
-    [
-        ('{"best": 2, "reason": "complete"}', 2),
-        ('```json\n{"best": "3", "reason": "x"}\n```', 3),
-        ('I compared them. {"vote": 1, "reason": "right"} Done.', 1),
-        ("Answer 2 is the most complete.", 2),
-        ("3", 3),
-        ('{"best": 7, "reason": "out of range"}', None),
-        ('{"best": true}', None),
-        ("I cannot decide.", None),
-        ("{not json at all", None),
-        ("", None),
-    ],
-)
-def test_parse_vote(reply, expected):
-    number, reason = parse_vote(reply, 3)
-    assert number == expected
-    if expected is None:
-        assert reason
-
-
-@given(st.text(max_size=300), st.integers(min_value=1, max_value=8))
-def test_parse_vote_never_raises_and_stays_in_range(reply, count):
-    number, _ = parse_vote(reply, count)
-    assert number is None or 1 <= number <= count
