@@ -53,7 +53,7 @@ class YamlDocument:
         self.data()
 
     def data(self) -> Any:
-        import yaml  # PyYAML ships no type stubs
+        import yaml
 
         try:
             loaded = yaml.safe_load(self.text) if self.text.strip() else {}
