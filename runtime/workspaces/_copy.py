@@ -21,7 +21,7 @@ from typing import Literal
 
 from runtime.workspaces._errors import WorkspaceLimitError
 
-__all__ = ["Limits", "TreeStats", "copy_tree", "measure_tree", "remove_tree"]
+__all__ = ["FileKey", "Limits", "Reuse", "TreeStats", "copy_tree", "measure_tree", "remove_tree"]
 
 FICLONE = 0x40049409  # linux/fs.h _IOW(0x94, 9, int)
 READ_ONLY_FILE = 0o444
@@ -38,14 +38,30 @@ class Limits:
     max_files: int | None = 10_000
 
 
+# What identifies one version of a file's content without reading it: an in-place write
+# changes ctime (which no user call can set back), a replacement changes the inode.
+FileKey = tuple[int, int, int, int]  # st_ino, st_size, st_mtime_ns, st_ctime_ns
+
+
+@dataclass(frozen=True, kw_only=True)
+class Reuse:
+    """An earlier immutable copy of the same source tree: files whose source is unchanged
+    since (same ``FileKey``) are hard-linked from it instead of copied again."""
+
+    tree: Path
+    index: dict[str, FileKey]
+
+
 @dataclass(kw_only=True)
 class TreeStats:
     """What a copy (or a measurement) found."""
 
     files: int = 0
     bytes: int = 0
-    method: str = ""  # clone, copy or link (the one used for the last file)
+    method: str = ""  # clone, copy or link (the one used for the last file copied)
+    reused: int = 0  # files linked from a ``Reuse`` tree
     skipped: list[str] = field(default_factory=list)  # symlinks, sockets…: relative paths
+    index: dict[str, FileKey] = field(default_factory=dict)  # relative path -> source key
 
 
 class _Copier:
@@ -66,6 +82,18 @@ class _Copier:
         # rest of the tree is copied without retrying the ioctl for every file.
         self.can_clone = how == "clone"
         self.can_link = how == "link"
+        self.reuse: Reuse | None = None
+
+    def reused(self, rel: str, key: FileKey, dst: str) -> bool:
+        """Link ``rel`` from the reuse tree if its source is unchanged since; False if not."""
+        if self.reuse is None or self.reuse.index.get(rel) != key:
+            return False
+        try:
+            os.link(self.reuse.tree / rel, dst)
+        except OSError:
+            return False  # gone, other filesystem, too many links: copy it instead
+        self.stats.reused += 1
+        return True
 
     def count(self, rel: str, size: int) -> None:
         self.stats.files += 1
@@ -134,6 +162,7 @@ def copy_tree(
     read_only: bool = False,
     limits: Limits | None = None,
     label: str = "workspace",
+    reuse: Reuse | None = None,
 ) -> TreeStats:
     """Copy the regular files and directories of ``src`` into new directory ``dst``.
 
@@ -142,6 +171,7 @@ def copy_tree(
     ``WorkspaceLimitError`` leaves a partial ``dst`` that the caller removes.
     """
     copier = _Copier(how, limits, label, read_only=read_only)
+    copier.reuse = reuse
     dst.mkdir(mode=0o755)
     dirs = [dst]
     _walk(copier, str(src), str(dst), "", dirs)
@@ -164,7 +194,12 @@ def _walk(copier: _Copier, src: str, dst: str, rel: str, dirs: list[Path]) -> No
             dirs.append(Path(target))
             _walk(copier, entry.path, target, f"{rel_name}/", dirs)
         elif entry.is_file(follow_symlinks=False):
-            copier.count(rel_name, entry.stat(follow_symlinks=False).st_size)
+            st = entry.stat(follow_symlinks=False)
+            key = (st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+            copier.count(rel_name, st.st_size)
+            copier.stats.index[rel_name] = key
+            if copier.reused(rel_name, key, target):
+                continue
             copier.file(entry.path, target)
             if copier.stats.method != "link":  # a link shares the (read-only) source inode
                 os.chmod(target, READ_ONLY_FILE if copier.read_only else 0o644)

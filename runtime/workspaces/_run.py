@@ -36,6 +36,7 @@ class SnapshotInfo:
     files: int
     bytes: int
     method: str  # clone, copy (or empty for an empty workspace)
+    reused: int = 0  # files unchanged since the agent's last snapshot, linked from it
     skipped: tuple[str, ...] = ()  # symlinks and special files left out
 
 
@@ -77,6 +78,7 @@ def check_output_dir(output: Path) -> Path:
 @dataclass(kw_only=True)
 class _State:
     anon: dict[str, str] = field(default_factory=dict)  # agent id -> anon id of its snapshot
+    last: dict[str, TreeStats] = field(default_factory=dict)  # agent id -> its last snapshot
     presenter: str | None = None
     staged: dict[int, Path] = field(default_factory=dict)  # context index -> staging copy
     finished: bool = False
@@ -214,10 +216,20 @@ class RunWorkspaces:
         holder = next((a for a, n in self._state.anon.items() if n == anon_id), None)
         if holder is not None and holder != agent_id:
             raise WorkspaceError(f"anonymous id {anon_id} already belongs to another agent")
+        previous = self._state.last.get(agent_id) if holder == agent_id else None
+        old_anon = self._state.anon.get(agent_id)
+        if old_anon is not None and old_anon != anon_id:  # renamed: the old one is stale
+            remove_tree(self.layout.snapshot(old_anon))
         stats: TreeStats = take_snapshot(
-            self.layout, own, anon_id, limits=self.limits, label=f"workspace of {agent_id}"
+            self.layout,
+            own,
+            anon_id,
+            limits=self.limits,
+            label=f"workspace of {agent_id}",
+            previous=previous,
         )
         self._state.anon[agent_id] = anon_id
+        self._state.last[agent_id] = stats
         return SnapshotInfo(
             agent_id=agent_id,
             anon_id=anon_id,
@@ -225,6 +237,7 @@ class RunWorkspaces:
             files=stats.files,
             bytes=stats.bytes,
             method=stats.method,
+            reused=stats.reused,
             skipped=tuple(stats.skipped),
         )
 

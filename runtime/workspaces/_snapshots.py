@@ -11,7 +11,14 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 
-from runtime.workspaces._copy import READ_ONLY_DIR, Limits, TreeStats, copy_tree, remove_tree
+from runtime.workspaces._copy import (
+    READ_ONLY_DIR,
+    Limits,
+    Reuse,
+    TreeStats,
+    copy_tree,
+    remove_tree,
+)
 from runtime.workspaces._layout import RunLayout
 
 __all__ = ["build_view", "restore_snapshot", "swap_in", "take_snapshot"]
@@ -30,15 +37,25 @@ def swap_in(new: Path, target: Path, layout: RunLayout) -> None:
 
 
 def take_snapshot(
-    layout: RunLayout, workspace: Path, anon_id: str, *, limits: Limits | None, label: str
+    layout: RunLayout,
+    workspace: Path,
+    anon_id: str,
+    *,
+    limits: Limits | None,
+    label: str,
+    previous: TreeStats | None = None,
 ) -> TreeStats:
     """Copy ``workspace`` to ``snapshots/<anon_id>`` (read-only), replacing the last one.
 
+    ``previous`` (what the last snapshot of this workspace returned) makes it incremental:
+    files unchanged since are hard-linked from that snapshot, which is immutable.
     ``WorkspaceLimitError`` when the workspace is over ``limits``: the old snapshot stays.
     """
+    target = layout.snapshot(anon_id)
+    reuse = Reuse(tree=target, index=previous.index) if previous and target.is_dir() else None
     tmp = layout.temp_dir(f"snap-{anon_id}")
     try:
-        stats = copy_tree(workspace, tmp, read_only=True, limits=limits, label=label)
+        stats = copy_tree(workspace, tmp, read_only=True, limits=limits, label=label, reuse=reuse)
         swap_in(tmp, layout.snapshot(anon_id), layout)
     except BaseException:
         remove_tree(tmp)

@@ -287,3 +287,24 @@ def test_a_symlink_in_the_users_tree_is_never_written_through(tmp_path: Path) ->
     with pytest.raises(PathRefused):
         ws.finish()
     assert not (outside / "planted.txt").exists()
+
+
+def test_a_second_snapshot_links_unchanged_files_and_copies_edited_ones(tmp_path: Path) -> None:
+    ws = _ws(tmp_path)
+    a1 = ws.workspace("a1")
+    assert a1 is not None
+    for n in range(5):
+        (a1 / f"f{n}.txt").write_text(f"v1 {n}\n")
+    first = ws.on_new_answer("a1", "agent1")
+    assert first is not None and first.reused == 0
+    view = ws.view_for("a2")
+    with open(a1 / "f0.txt", "r+") as fh:  # in place, same size: only ctime tells
+        fh.write("V2")
+    (a1 / "new.txt").write_text("new\n")
+    second = ws.on_new_answer("a1", "agent1")
+    assert second is not None and second.reused == 4 and second.files == 6
+    snap = tmp_path / "run" / "snapshots" / "agent1"
+    assert (snap / "f0.txt").read_text() == "V2 0\n"
+    assert (view / "agent1" / "f0.txt").read_text() == "v1 0\n"  # the old snapshot's view
+    assert (snap / "f1.txt").stat().st_ino == (view / "agent1" / "f1.txt").stat().st_ino
+    assert (snap / "f1.txt").stat().st_ino != (a1 / "f1.txt").stat().st_ino  # never the live file
