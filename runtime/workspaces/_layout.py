@@ -46,7 +46,11 @@ def new_run_dir(settings: Settings, *, run_id: str | None = None) -> Path:
         run_id or time.strftime("%Y%m%d-%H%M%S") + "-" + secrets.token_hex(3), "run id"
     )
     path = settings.state_dir / "runs" / run_id
-    path.mkdir(parents=True, exist_ok=False)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        path.mkdir()
+    except FileExistsError:
+        raise WorkspaceConfigError(f"run {run_id} already exists ({path})") from None
     return path
 
 
