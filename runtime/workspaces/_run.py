@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -117,6 +118,9 @@ class RunWorkspaces:
         self.limits = limits if limits is not None else Limits()
         self.dry_run_writes = dry_run_writes
         self._state = _State()
+        # The orchestrator may call from worker threads (these calls copy files: run them
+        # with asyncio.to_thread); one lock keeps a view from being built mid-swap.
+        self._lock = threading.RLock()
         for path in (self.layout.workspaces, self.layout.snapshots, self.layout.views):
             path.mkdir(parents=True, exist_ok=True)
         for agent in self.agents:
@@ -176,6 +180,9 @@ class RunWorkspaces:
             write.append(own)
             labels[own] = "your workspace"
         view = self.layout.view(agent_id)
+        others_answered = any(a != agent_id for a in self._state.anon)
+        if not view.is_dir() and (own is not None or others_answered):
+            self.view_for(agent_id)  # first use: the snapshots taken so far
         if view.is_dir():
             read.append(view)
             labels[view] = "the other agents' workspaces at their latest answers, by anonymous id"
@@ -209,6 +216,10 @@ class RunWorkspaces:
         ``WorkspaceLimitError`` (a tool error for the agent) when the workspace is over its
         limits; the previous snapshot then stays.
         """
+        with self._lock:
+            return self._on_new_answer(agent_id, anon_id)
+
+    def _on_new_answer(self, agent_id: str, anon_id: str) -> SnapshotInfo | None:
         own = self.workspace(agent_id)
         if own is None:
             return None
@@ -247,6 +258,10 @@ class RunWorkspaces:
         Call when the agent (re)starts: it then sees every snapshot taken so far but its own,
         under the anonymous ids, read-only.
         """
+        with self._lock:
+            return self._view_for(agent_id)
+
+    def _view_for(self, agent_id: str) -> Path:
         others = {
             anon: self.layout.snapshot(anon)
             for agent, anon in self._state.anon.items()
@@ -258,6 +273,10 @@ class RunWorkspaces:
     def prepare_presenter(self, winner_id: str, presenter_id: str) -> AgentAccess:
         """Restore the winner's snapshot into the presenter's workspace, stage the ``write``
         context paths, rebuild the presenter's view; returns its presentation access."""
+        with self._lock:
+            return self._prepare_presenter(winner_id, presenter_id)
+
+    def _prepare_presenter(self, winner_id: str, presenter_id: str) -> AgentAccess:
         check_id(presenter_id)
         if presenter_id not in self.agents and self.agents:
             # The winner's files need a home even if the presenter was not given a workspace.
@@ -293,6 +312,10 @@ class RunWorkspaces:
         Without ``output`` the presenter's workspace stays in the run directory as the final
         workspace; with ``output`` (and no ``keep``) the whole run directory goes.
         """
+        with self._lock:
+            return self._finish(output, keep=keep)
+
+    def _finish(self, output: Path | None = None, *, keep: bool = False) -> WorkspaceResult:
         if self._state.finished:
             raise WorkspaceError("finish() was already called for this run")
         self._state.finished = True

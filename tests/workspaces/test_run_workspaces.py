@@ -308,3 +308,39 @@ def test_a_second_snapshot_links_unchanged_files_and_copies_edited_ones(tmp_path
     assert (view / "agent1" / "f0.txt").read_text() == "v1 0\n"  # the old snapshot's view
     assert (snap / "f1.txt").stat().st_ino == (view / "agent1" / "f1.txt").stat().st_ino
     assert (snap / "f1.txt").stat().st_ino != (a1 / "f1.txt").stat().st_ino  # never the live file
+
+
+def test_access_builds_the_view_on_first_use(tmp_path: Path) -> None:
+    ws = _ws(tmp_path)
+    (ws.workspace("a1") / "x.txt").write_text("x")  # type: ignore[operator]
+    ws.on_new_answer("a1", "agent1")
+    access = ws.access("a2", "coordination")  # no view_for call first
+    view = (tmp_path / "run" / "views" / "a2").resolve()
+    assert view in access.read_dirs and (view / "agent1" / "x.txt").read_text() == "x"
+
+
+def test_concurrent_answers_and_restarts_from_threads(tmp_path: Path) -> None:
+    import threading
+
+    ws = _ws(tmp_path)
+    errors: list[BaseException] = []
+
+    def agent(n: int) -> None:
+        me = f"a{n}"
+        try:
+            for round_ in range(5):
+                (ws.workspace(me) / f"r{round_}.txt").write_text(me)  # type: ignore[operator]
+                ws.on_new_answer(me, f"agent{n}")
+                ws.view_for(me)
+        except BaseException as exc:  # collected: a thread's failure must fail the test
+            errors.append(exc)
+
+    threads = [threading.Thread(target=agent, args=(n,)) for n in (1, 2, 3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    view = ws.view_for("a1")
+    assert sorted(p.name for p in view.iterdir()) == ["agent2", "agent3"]
+    assert len(list((view / "agent3").iterdir())) == 5
