@@ -9,10 +9,11 @@ How the orchestrator uses it (one object per run; see docs/workspaces.md)::
 
     # an agent starts (or restarts after another's new answer):
     ws.view_for("a1")                                              # rebuild its read-only view
-    servers = file_servers(fs, ws.access("a1", "coordination"))    # ServerSpecs + ToolFilter
-    #   -> ToolHub(servers.specs), hub.openai_tools(servers.tool_filter)
-    #   before each file-tool call: ws.access(...).check(server, tool, args)  (PathRefused ->
-    #   tool error text for the model; the call is not forwarded)
+    access = ws.access("a1", "coordination")
+    servers = file_servers(fs, access)                             # ServerSpecs + ToolFilter
+    #   -> GuardedToolHub([*servers.specs, *other_specs], access=access): a ToolHub that runs
+    #   access.check(...) before each file-tool call (PathRefused -> a tool error the model
+    #   reads; the call is not forwarded); AgentConfig(tool_filter=servers.tool_filter)
 
     ws.on_new_answer("a1", "agent1")     # snapshot a1's workspace as snapshots/agent1
                                          # (WorkspaceLimitError -> tool error for new_answer)
@@ -49,6 +50,7 @@ from runtime.workspaces._fs_server import (
     file_servers,
     locked_filesystem_server,
 )
+from runtime.workspaces._guarded_hub import GuardedToolHub
 from runtime.workspaces._layout import RunLayout, new_run_dir
 from runtime.workspaces._paths import is_within, resolve_inside
 from runtime.workspaces._run import RunWorkspaces, SnapshotInfo, WorkspaceResult, check_output_dir
@@ -64,6 +66,7 @@ __all__ = [
     "ContextChange",
     "ContextPath",
     "FileServers",
+    "GuardedToolHub",
     "Limits",
     "PathRefused",
     "RunLayout",
