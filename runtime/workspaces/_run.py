@@ -90,8 +90,10 @@ class RunWorkspaces:
 
     ``workspace_agents`` are the agents with a workspace (MassGen ``cwd``); others get only
     read access (context paths, earlier turns). ``session_dirs`` are earlier turns' final
-    workspaces, read-only for everyone. Creating the object validates everything and makes the
-    directories; nothing else is written until the orchestrator calls a method.
+    workspaces, read-only for everyone. ``defer_cleanup`` makes ``finish`` only set the
+    temporary trees aside (renames) so the result can be shown first; ``purge()`` deletes
+    them. Creating the object makes the directories; nothing else is written until the
+    orchestrator calls a method.
     """
 
     def __init__(
@@ -103,6 +105,7 @@ class RunWorkspaces:
         session_dirs: Sequence[Path] = (),
         limits: Limits | None = None,
         dry_run_writes: bool = False,
+        defer_cleanup: bool = False,
     ) -> None:
         self.layout = RunLayout(run_dir.resolve())
         self.agents = tuple(check_id(a) for a in workspace_agents)
@@ -117,6 +120,8 @@ class RunWorkspaces:
         self.session_dirs = tuple(p.resolve() for p in session_dirs)
         self.limits = limits if limits is not None else Limits()
         self.dry_run_writes = dry_run_writes
+        self.defer_cleanup = defer_cleanup
+        self._trash: list[Path] = []
         self._state = _State()
         # The orchestrator may call from worker threads (these calls copy files: run them
         # with asyncio.to_thread); one lock keeps a view from being built mid-swap.
@@ -137,6 +142,7 @@ class RunWorkspaces:
         session_dirs: Sequence[Path] = (),
         limits: Limits | None = None,
         dry_run_writes: bool = False,
+        defer_cleanup: bool = False,
     ) -> RunWorkspaces:
         """Validate raw ``context_paths`` entries (relative to ``base``) and build the run.
 
@@ -154,6 +160,7 @@ class RunWorkspaces:
             session_dirs=session_dirs,
             limits=limits,
             dry_run_writes=dry_run_writes,
+            defer_cleanup=defer_cleanup,
         )
 
     # --- what an agent may reach ---------------------------------------------------------
@@ -344,16 +351,32 @@ class RunWorkspaces:
         )
 
     def _cleanup(self, *, keep_final: bool) -> None:
+        """Move the temporary trees out of sight (renames: instant), then delete them now,
+        or in ``purge()`` when ``defer_cleanup`` (deleting thousands of files is the slow
+        part of a run's end; a caller can show the result first)."""
         presenter = self._state.presenter
+        doomed: list[Path] = []
         if not keep_final:
-            remove_tree(self.layout.root)
-            return
-        for path in (self.layout.snapshots, self.layout.views, self.layout.context):
-            remove_tree(path)
-        remove_tree(self.layout.tmp)
-        for agent in self.agents:
-            if agent != presenter:
-                remove_tree(self.layout.workspace(agent))
+            doomed.append(self.layout.root)
+        else:
+            doomed += [self.layout.snapshots, self.layout.views, self.layout.context]
+            doomed += [self.layout.workspace(a) for a in self.agents if a != presenter]
+            doomed.append(self.layout.tmp)
+        root = self.layout.root
+        for path in doomed:
+            if not os.path.lexists(path):
+                continue
+            trash = root.parent / f".{root.name}.trash-{len(self._trash)}-{os.getpid()}"
+            os.rename(path, trash)
+            self._trash.append(trash)
+        if not self.defer_cleanup:
+            self.purge()
+
+    def purge(self) -> None:
+        """Delete what ``finish`` set aside (a no-op unless ``defer_cleanup``)."""
+        with self._lock:
+            while self._trash:
+                remove_tree(self._trash.pop())
 
 
 def _copy_out(final: Path, output: Path, layout: RunLayout) -> Path:

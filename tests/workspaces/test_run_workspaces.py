@@ -344,3 +344,20 @@ def test_concurrent_answers_and_restarts_from_threads(tmp_path: Path) -> None:
     view = ws.view_for("a1")
     assert sorted(p.name for p in view.iterdir()) == ["agent2", "agent3"]
     assert len(list((view / "agent3").iterdir())) == 5
+
+
+def test_deferred_cleanup_sets_trees_aside_until_purge(tmp_path: Path) -> None:
+    ws = RunWorkspaces(tmp_path / "run", workspace_agents=("a1", "a2"), defer_cleanup=True)
+    (ws.workspace("a1") / "f").write_text("f")  # type: ignore[operator]
+    ws.on_new_answer("a1", "agent1")
+    ws.prepare_presenter(winner_id="a1", presenter_id="a2")
+    result = ws.finish()
+    run = (tmp_path / "run").resolve()
+    assert sorted(p.name for p in run.iterdir()) == ["workspaces"]
+    assert sorted(p.name for p in (run / "workspaces").iterdir()) == ["a2"]
+    assert result.final_workspace == run / "workspaces/a2"
+    trash = [p for p in tmp_path.iterdir() if ".trash-" in p.name]
+    assert trash  # set aside beside the run, not yet deleted
+    ws.purge()
+    assert not [p for p in tmp_path.iterdir() if ".trash-" in p.name]
+    assert (run / "workspaces/a2/f").read_text() == "f"
