@@ -48,10 +48,12 @@ from runtime.workspaces._fs_server import (
     AgentAccess,
     FileServers,
     file_servers,
+    is_file_write,
     locked_filesystem_server,
 )
 from runtime.workspaces._guarded_hub import GuardedToolHub
 from runtime.workspaces._layout import RunLayout, new_run_dir
+from runtime.workspaces._massgen import WorkspaceConfig, workspace_config
 from runtime.workspaces._paths import is_within, resolve_inside
 from runtime.workspaces._run import RunWorkspaces, SnapshotInfo, WorkspaceResult, check_output_dir
 from runtime.workspaces._sessions import SessionContext, SessionStore, Turn
@@ -76,6 +78,7 @@ __all__ = [
     "SnapshotInfo",
     "TreeStats",
     "Turn",
+    "WorkspaceConfig",
     "WorkspaceConfigError",
     "WorkspaceError",
     "WorkspaceLimitError",
@@ -83,10 +86,12 @@ __all__ = [
     "check_output_dir",
     "copy_tree",
     "file_servers",
+    "is_file_write",
     "is_within",
     "locked_filesystem_server",
     "new_run_dir",
     "remove_tree",
     "resolve_inside",
     "validate_context_paths",
+    "workspace_config",
 ]

@@ -39,6 +39,7 @@ __all__ = [
     "AgentAccess",
     "FileServers",
     "file_servers",
+    "is_file_write",
     "locked_filesystem_server",
 ]
 
@@ -113,6 +114,12 @@ class FileServers:
 
     specs: tuple[ServerSpec, ...]
     tool_filter: ToolFilter
+
+
+def is_file_write(tool: HubTool) -> bool:
+    """Whether ``tool`` writes files (for planning mode: a side effect held back during
+    coordination). Everything on the writable server that is not a known reading tool."""
+    return tool.server == WRITE_SERVER and tool.tool not in READ_TOOLS
 
 
 def _admit(tool: HubTool) -> bool:

@@ -187,9 +187,11 @@ class RunWorkspaces:
             write.append(own)
             labels[own] = "your workspace"
         view = self.layout.view(agent_id)
-        others_answered = any(a != agent_id for a in self._state.anon)
-        if not view.is_dir() and (own is not None or others_answered):
-            self.view_for(agent_id)  # first use: the snapshots taken so far
+        if not view.is_dir() and self.agents:
+            # First use: the snapshots so far (maybe none). Always granted in a run with
+            # workspaces, so one file server per agent serves the whole coordination phase:
+            # view_for rebuilds it in place at each restart.
+            self.view_for(agent_id)
         if view.is_dir():
             read.append(view)
             labels[view] = "the other agents' workspaces at their latest answers, by anonymous id"
