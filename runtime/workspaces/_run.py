@@ -51,6 +51,7 @@ class WorkspaceResult:
     kept: bool
     context_writes: tuple[ContextChange, ...] = ()
     dry_run_writes: bool = False
+    skipped: tuple[str, ...] = ()  # symlinks/special files of the final workspace not copied
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -60,6 +61,7 @@ class WorkspaceResult:
             "kept": self.kept,
             "dry_run_writes": self.dry_run_writes,
             "context_writes": [c.to_json() for c in self.context_writes],
+            "skipped": list(self.skipped),
         }
 
 
@@ -327,19 +329,20 @@ class RunWorkspaces:
     def _finish(self, output: Path | None = None, *, keep: bool = False) -> WorkspaceResult:
         if self._state.finished:
             raise WorkspaceError("finish() was already called for this run")
-        self._state.finished = True
         presenter = self._state.presenter
         final = self.workspace(presenter) if presenter else None
-        if final is not None:
+        if final is not None:  # before anything is written: finish(keep=True) may follow
             measure_tree(final, limits=self.limits, label=f"final workspace of {presenter}")
+        self._state.finished = True
         changes: list[ContextChange] = []
         for index, staged in sorted(self._state.staged.items()):
             original = self.context_paths[index].path
             found = context_changes(original, staged)
             changes += found if self.dry_run_writes else apply_changes(original, staged, found)
         out_path: Path | None = None
+        skipped: tuple[str, ...] = ()
         if output is not None and final is not None:
-            out_path = _copy_out(final, check_output_dir(output), self.layout)
+            out_path, skipped = _copy_out(final, check_output_dir(output))
         if not keep:
             self._cleanup(keep_final=out_path is None)
         result_final = out_path or final
@@ -350,6 +353,7 @@ class RunWorkspaces:
             kept=keep,
             context_writes=tuple(changes),
             dry_run_writes=self.dry_run_writes,
+            skipped=skipped,
         )
 
     def _cleanup(self, *, keep_final: bool) -> None:
@@ -381,19 +385,19 @@ class RunWorkspaces:
                 remove_tree(self._trash.pop())
 
 
-def _copy_out(final: Path, output: Path, layout: RunLayout) -> Path:
+def _copy_out(final: Path, output: Path) -> tuple[Path, tuple[str, ...]]:
     """Copy ``final`` to ``output``: built beside it, then renamed into place."""
     tmp = output.parent / f".{output.name}.mgx-tmp-{os.getpid()}"
     remove_tree(tmp)
     try:
-        copy_tree(final, tmp, label="final workspace")
+        stats = copy_tree(final, tmp, label="final workspace")
         if output.exists():
             output.rmdir()  # checked empty by check_output_dir
         os.rename(tmp, output)
     except BaseException:
         remove_tree(tmp)
         raise
-    return output
+    return output, tuple(stats.skipped)
 
 
 def _safe(name: str) -> str:

@@ -361,3 +361,25 @@ def test_deferred_cleanup_sets_trees_aside_until_purge(tmp_path: Path) -> None:
     ws.purge()
     assert not [p for p in tmp_path.iterdir() if ".trash-" in p.name]
     assert (run / "workspaces/a2/f").read_text() == "f"
+
+
+def test_final_workspace_over_its_limit_is_refused_before_anything_is_written(
+    tmp_path: Path,
+) -> None:
+    ws = RunWorkspaces(
+        tmp_path / "run", workspace_agents=("a1",), limits=Limits(max_files=2, max_bytes=None)
+    )
+    a1 = ws.workspace("a1")
+    assert a1 is not None
+    ws.on_new_answer("a1", "agent1")
+    ws.prepare_presenter(winner_id="a1", presenter_id="a1")
+    for n in range(3):
+        (a1 / f"{n}.txt").write_text("x")
+    (a1 / "link").symlink_to("/etc")
+    with pytest.raises(WorkspaceLimitError, match="final workspace of a1"):
+        ws.finish(tmp_path / "out")
+    assert not (tmp_path / "out").exists()
+    (a1 / "2.txt").unlink()
+    result = ws.finish(tmp_path / "out")  # fixed: finishing is still possible
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["0.txt", "1.txt"]
+    assert result.skipped == ("link",) and result.to_json()["skipped"] == ["link"]
