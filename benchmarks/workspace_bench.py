@@ -7,6 +7,12 @@
 3. Restoring a snapshot into the presenter's workspace, and ``finish`` with ``--output``.
 4. Starting the filesystem MCP servers of 1 and of 3 agents (two instances each: writable
    and read-only) through ``ToolHub``: the fixed cost workspaces add to a run's start.
+5. A proxy for "a 3-agent run with workspaces vs without" until the coordination loop
+   exists: 3 agents at once against the scripted server (``--latency`` per request), each
+   making 6 tool calls and answering. Without: the calls go to a tool server the run has
+   anyway (the tests' demo MCP server, ``echo``, started before the clock). With: each
+   agent's own file servers are started (``GuardedToolHub``), each call writes a file in its
+   workspace, then each answer is snapshotted and every view rebuilt.
 
 Run: ``.venv/bin/python benchmarks/workspace_bench.py [--rounds 5] [--fs-prefix DIR]``;
 ``--fs-prefix`` is an npm prefix holding ``@modelcontextprotocol/server-filesystem`` (else
@@ -29,8 +35,13 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from runtime.agent import Agent, AgentConfig  # noqa: E402
+from runtime.client import ChatClient  # noqa: E402
 from runtime.tools import ServerSpec, ToolHub  # noqa: E402
-from runtime.workspaces import RunWorkspaces, file_servers  # noqa: E402
+from runtime.workspaces import GuardedToolHub, RunWorkspaces, file_servers  # noqa: E402
+from tests.scripted_llm import Reply, ScriptedLLM, call  # noqa: E402
+
+DEMO = REPO / "tests" / "agents" / "mcp_demo_server.py"
 
 FILES = 1000
 TOTAL = 50 * 1024 * 1024
@@ -106,6 +117,67 @@ async def start_servers(base: ServerSpec, root: Path, agents: int) -> float:
     return elapsed
 
 
+def _scripted_step(body: dict[str, object]) -> Reply:
+    """6 tool calls, then an answer; the tool and path come from the system prompt."""
+    messages = body["messages"]
+    assert isinstance(messages, list)
+    done = sum(1 for m in messages if m.get("role") == "tool")
+    system = str(messages[0]["content"])
+    if done >= 6:
+        return Reply(content="done")
+    if system.startswith("WORKSPACE="):
+        path = f"{system.removeprefix('WORKSPACE=')}/file{done}.txt"
+        return Reply(tool_calls=[call("workspace__write_file", {"path": path, "content": "x"})])
+    return Reply(tool_calls=[call("demo__echo", {"text": "x"})])
+
+
+async def _team(base: ServerSpec, root: Path, url: str, shared: ToolHub | None) -> float:
+    """One 3-agent run: on ``shared`` (the tool server a run has anyway, started before),
+    or with workspaces (``shared`` None): each agent's file servers started here."""
+    start = time.perf_counter()
+    ws = RunWorkspaces(root, workspace_agents=["a1", "a2", "a3"]) if shared is None else None
+
+    async def one(agent: str, n: int) -> None:
+        async with ChatClient(url, "scripted", timeout=60) as client:
+            if ws is None:
+                assert shared is not None
+                config = AgentConfig(name=agent, system_prompt="plain")
+                await Agent(client, hub=shared, config=config).run("go")
+                return
+            await asyncio.to_thread(ws.view_for, agent)
+            access = ws.access(agent, "coordination")
+            servers = file_servers(base, access)
+            async with GuardedToolHub(servers.specs, access=access) as hub:
+                config = AgentConfig(
+                    name=agent,
+                    system_prompt=f"WORKSPACE={ws.workspace(agent)}",
+                    tool_filter=servers.tool_filter,
+                )
+                await Agent(client, hub=hub, config=config).run("go")
+            await asyncio.to_thread(ws.on_new_answer, agent, f"agent{n}")
+
+    await asyncio.gather(*(one(f"a{n}", n) for n in (1, 2, 3)))
+    if ws is not None:
+        for agent in ("a1", "a2", "a3"):
+            await asyncio.to_thread(ws.view_for, agent)
+    return time.perf_counter() - start
+
+
+async def _pairs(base: ServerSpec, root: Path, url: str, pairs: int) -> tuple[float, float]:
+    plain, with_ws = [], []
+    demo = ServerSpec(name="demo", command=(sys.executable, str(DEMO)))
+    async with ToolHub([demo]) as shared:
+        for i in range(pairs):
+            plain.append(await _team(base, root / f"p{i}", url, shared))
+            with_ws.append(await _team(base, root / f"w{i}", url, None))
+    return statistics.median(plain), statistics.median(with_ws)
+
+
+def bench_team(base: ServerSpec, root: Path, latency: float, pairs: int) -> tuple[float, float]:
+    with ScriptedLLM(latency=latency, default=_scripted_step) as llm:
+        return asyncio.run(_pairs(base, root, llm.url, pairs))
+
+
 def fs_server(prefix: Path | None, tmp: Path) -> ServerSpec:
     if prefix is None:
         prefix = tmp / "npm"
@@ -122,6 +194,8 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--fs-prefix", type=Path, default=None)
     parser.add_argument("--dir", type=Path, default=None, help="where to work (default: tmp)")
+    parser.add_argument("--latency", type=float, default=0.2, help="scripted server, seconds")
+    parser.add_argument("--pairs", type=int, default=3, help="team runs with/without")
     args = parser.parse_args()
     load0 = f"{os.getloadavg()[0]:.2f}"
     with tempfile.TemporaryDirectory(dir=args.dir) as tmp_name:
@@ -134,6 +208,7 @@ def main() -> None:
         three = statistics.median(
             [asyncio.run(start_servers(base, tmp / f"s3-{i}", 3)) for i in range(3)]
         )
+        plain, with_ws = bench_team(base, tmp / "team", args.latency, args.pairs)
     snap = files["snapshot"]
     print(
         f"Load average before / after: {load0} / {os.getloadavg()[0]:.2f} ({os.cpu_count()} CPUs)\n"
@@ -157,6 +232,12 @@ def main() -> None:
     print(f"| purge: deleting the run's trees (~7,000 files) | {files['purge']:.3f} s | | |")
     print(f"| filesystem servers of 1 agent (2 instances), start | {one:.3f} s | | |")
     print(f"| filesystem servers of 3 agents (6 instances), start | {three:.3f} s | | |")
+    print(f"| 3 agents x 7 requests, plain tool server, wall | {plain:.3f} s | | |")
+    print(
+        f"| same with workspaces (file servers, writes, snapshots, views) | {with_ws:.3f} s | | |"
+    )
+    ratio = with_ws / plain
+    print(f"| ratio with / without | {ratio:.2f} | <= 1.2 | {'yes' if ratio <= 1.2 else 'no'} |")
 
 
 if __name__ == "__main__":
