@@ -331,6 +331,11 @@ class RunWorkspaces:
             raise WorkspaceError("finish() was already called for this run")
         presenter = self._state.presenter
         final = self.workspace(presenter) if presenter else None
+        if output is not None and final is None:
+            raise WorkspaceConfigError(
+                "--output: this run has no final workspace (no agent has a workspace, or no "
+                "presenter was prepared)"
+            )
         if final is not None:  # before anything is written: finish(keep=True) may follow
             measure_tree(final, limits=self.limits, label=f"final workspace of {presenter}")
         self._state.finished = True

@@ -383,3 +383,10 @@ def test_final_workspace_over_its_limit_is_refused_before_anything_is_written(
     result = ws.finish(tmp_path / "out")  # fixed: finishing is still possible
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["0.txt", "1.txt"]
     assert result.skipped == ("link",) and result.to_json()["skipped"] == ["link"]
+
+
+def test_output_without_a_final_workspace_is_an_error_not_ignored(tmp_path: Path) -> None:
+    ws = RunWorkspaces(tmp_path / "run", workspace_agents=())
+    with pytest.raises(WorkspaceConfigError, match="no final workspace"):
+        ws.finish(tmp_path / "out")
+    assert ws.finish().final_workspace is None
