@@ -104,7 +104,7 @@ def agent_command(
     from runtime.tools import ToolFilter
 
     if judge and (agents or len(model)) > 1:
-        # The team's presenter has its own guard (runtime/team.py); a flag that would be
+        # The team's presenter has its own guard (runtime.coordination); a flag that would be
         # silently ignored there is refused instead.
         raise typer.BadParameter(
             "--judge applies to a single agent's answer, not to a team", param_hint="--judge"
