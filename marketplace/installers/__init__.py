@@ -15,10 +15,13 @@ from __future__ import annotations
 
 from marketplace.installers._api import (
     PREFERENCE,
+    RUNTIME_NEEDS,
     SUPPORTED,
     choose_package,
     install_package,
+    missing_runtime,
     resolve_package,
+    skipped_packages,
 )
 from marketplace.installers._cutoff import NOW, PUBLISH
 from marketplace.installers._model import (
@@ -42,6 +45,7 @@ __all__ = [
     "NOW",
     "PREFERENCE",
     "PUBLISH",
+    "RUNTIME_NEEDS",
     "SUPPORTED",
     "Artifact",
     "InputSpec",
@@ -54,8 +58,10 @@ __all__ = [
     "cleanup_staging",
     "install_package",
     "is_installed",
+    "missing_runtime",
     "resolve_invocation",
     "resolve_package",
+    "skipped_packages",
     "tool_dir",
     "uninstall",
     "validate_argument_value",

@@ -86,6 +86,41 @@ def install_package(lock: PackageLock, *, settings: Settings) -> Path:
     return target
 
 
+# What a package type needs on this machine, for messages ("npm needs node and npm").
+RUNTIME_NEEDS = {"npm": "node and npm", "oci": "docker or podman", "nuget": "dotnet"}
+
+
+def missing_runtime(kind: str) -> str | None:
+    """Why packages of ``kind`` cannot run on this machine (None: they can).
+
+    A supported type whose program is absent from PATH ("npm needs node and npm, not found on
+    PATH"), or a type mgx cannot install at all ("mgx cannot install nuget packages").
+    """
+    which = shutil.which
+    if kind not in SUPPORTED:
+        return f"mgx cannot install {kind} packages (it installs: {', '.join(SUPPORTED)})"
+    present = {
+        "npm": bool(which("node") and which("npm")),
+        "oci": bool(which("docker") or which("podman")),
+    }.get(kind, True)  # pypi runs on mgx's own Python and uv; mcpb and remote need nothing
+    return None if present else f"{kind} needs {RUNTIME_NEEDS[kind]}, not found on PATH"
+
+
+def skipped_packages(server: ServerVersion, chosen: Package | Transport) -> list[str]:
+    """Why each package type preferred over ``chosen`` was passed over (for a warning)."""
+    kind = getattr(chosen, "registry_type", "remote")
+    offered = {p.registry_type for p in server.packages}
+    out = []
+    for preferred in PREFERENCE[: PREFERENCE.index(kind)] if kind in PREFERENCE else ():
+        reason = missing_runtime(preferred) if preferred in offered else None
+        if reason:
+            out.append(
+                f"{server.name}: its {preferred} package is skipped ({reason}); "
+                f"installing the {kind} one instead"
+            )
+    return out
+
+
 def choose_package(
     server: ServerVersion,
     *,
@@ -114,21 +149,12 @@ def choose_package(
         if preferred_type not in SUPPORTED:
             _module(preferred_type)  # raises the "not supported" error
         return candidates[preferred_type]
-    which = shutil.which
-    runtimes = {
-        "pypi": True,
-        "npm": bool(which("node") and which("npm")),
-        "mcpb": True,
-        "oci": bool(which("docker") or which("podman")),
-        "remote": True,
-    }
     for kind in PREFERENCE:
-        if kind in candidates and runtimes[kind]:
+        if kind in candidates and missing_runtime(kind) is None:
             return candidates[kind]
     supported = [k for k in candidates if k in SUPPORTED]
     if supported:
-        needs = {"npm": "node and npm", "oci": "docker or podman"}
-        missing = "; ".join(f"{k} needs {needs.get(k, k)}" for k in supported)
+        missing = "; ".join(f"{k} needs {RUNTIME_NEEDS.get(k, k)}" for k in supported)
         raise ResolutionError(
             f"{server.name} {server.version} cannot run here: {missing} (none found on PATH)"
         )

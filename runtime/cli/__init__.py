@@ -31,9 +31,25 @@ agent_cli.register(app)
 _debug = False
 
 
+def _show_version(value: bool) -> None:
+    if value:
+        from importlib.metadata import version
+
+        typer.echo(f"mgx {version('mgx')}")
+        raise typer.Exit(0)
+
+
 @app.callback()
 def _root(
     debug: bool = typer.Option(False, "--debug", help="Show full tracebacks on errors."),
+    _version: bool = typer.Option(
+        False,
+        "--version",
+        "-V",
+        is_eager=True,
+        callback=_show_version,
+        help="Print mgx's version and exit.",
+    ),
 ) -> None:
     global _debug
     _debug = debug
@@ -59,6 +75,8 @@ def _click_exit(exc: Exception) -> int | None:
     if isinstance(exc, typer.Abort):
         sys.stderr.write("mgx: aborted\n")
         return 1
+    if type(exc).__name__ == "NoArgsIsHelpError":
+        return 0  # `mgx` or `mgx tool` alone: the help is printed already, and that is success
     for module_name in ("typer._click.exceptions", "click.exceptions"):
         try:
             ce = importlib.import_module(module_name)

@@ -11,7 +11,7 @@ import time
 from dataclasses import dataclass
 
 from marketplace.settings import Settings
-from runtime.errors import ModelServerError
+from runtime.errors import ModelNotFoundError, ModelServerError
 from runtime.models.endpoints import is_url, normalize_base_url, resolve_target
 from runtime.models.metrics import MetricsSample, ModelStats, compute_stats, fetch_sample
 from runtime.models.state import ExternalRecord, ServerRecord, StateStore, check_name
@@ -93,7 +93,7 @@ async def model_status(*, settings: Settings, name: str | None = None) -> list[I
     records = store.servers(name)
     externals = [e for e in store.externals() if name is None or e.name == name]
     if name is not None and not records and not externals:
-        raise ModelServerError(f"no model named {name}; see `mgx model list`")
+        raise ModelNotFoundError(f"no model named {name}; see `mgx model list`")
     now = time.time()
     for record in records:
         alive = is_alive(record)
@@ -207,7 +207,7 @@ def remove_external(name: str, *, settings: Settings) -> None:
         if not store.remove_external(name):
             if store.servers(name):
                 raise ModelServerError(f"{name} is a managed model: use `mgx model stop {name}`")
-            raise ModelServerError(f"no external endpoint named {name}")
+            raise ModelNotFoundError(f"no external endpoint named {name}")
 
 
 async def _sample_or_error(url: str, api_key: str | None) -> MetricsSample | str:
