@@ -45,19 +45,29 @@ def search(
     registry: str | None = typer.Option(
         None, "--registry", "-r", metavar="NAME", help="Search only this configured registry."
     ),
+    installable: bool = typer.Option(
+        False, "--installable", help="Only servers this machine can install and run."
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print the results as JSON."),
     offline: bool = typer.Option(
         False, "--offline", help="Use the cache only; never contact a registry."
     ),
 ) -> None:
-    """Search MCP servers, best matches first."""
+    """Search MCP servers, best matches first; those installable here before the others."""
     from marketplace.cli.output import emit_json, table
 
     with _catalog(offline) as catalog:
-        hits = catalog.search(
-            query, types=type_, transport=transport, registry=registry, limit=limit
+        ranked = catalog.search_installable(
+            query,
+            types=type_,
+            transport=transport,
+            registry=registry,
+            limit=limit,
+            installable_only=installable,
         )
         _notes(catalog)
+    hits = [r.hit for r in ranked]
+    verdicts = {r.hit.name: r.verdict for r in ranked}
     if as_json:
         emit_json(
             [
@@ -72,6 +82,8 @@ def search(
                     "status": h.status,
                     "curated": h.curated,
                     "score": h.score,
+                    "installable": verdicts[h.name].installable,
+                    "notInstallableReason": verdicts[h.name].reason or None,
                 }
                 for h in hits
             ]
@@ -85,7 +97,11 @@ def search(
     several = len({h.registry for h in hits}) > 1
     rows = []
     for h in hits:
-        marks = (["curated"] if h.curated else []) + (["DEPRECATED"] if h.deprecated else [])
+        marks = (
+            (["curated"] if h.curated else [])
+            + (["DEPRECATED"] if h.deprecated else [])
+            + ([verdicts[h.name].label] if verdicts[h.name].label else [])
+        )
         text = h.title + ": " + h.description if h.title else h.description
         line = " ".join(text.split())
         row = [
@@ -158,6 +174,9 @@ def info(
         versions = catalog.versions(full, registry=reg.name, include_deleted=True)
         _notes(catalog)
     env_rows = _env_rows(sv)
+    from marketplace.installable import installability, server_types
+
+    verdict = installability(server_types(sv))
     if as_json:
         emit_json(
             {
@@ -168,6 +187,9 @@ def info(
                 "status": sv.meta.status,
                 "statusMessage": sv.meta.status_message,
                 "curated": sv.meta.curated,
+                "installable": verdict.installable,
+                "installableTypes": list(verdict.usable),
+                "notInstallableReason": verdict.reason or None,
                 "publishedAt": sv.meta.published_at,
                 "versions": [
                     {
@@ -203,6 +225,10 @@ def info(
     out.append(f"  {sv.title + ': ' if sv.title else ''}{sv.description}")
     if sv.meta.status_message:
         out.append(f"  status: {sv.meta.status} — {sv.meta.status_message}")
+    if verdict.installable:
+        out.append(f"  installable here: yes ({', '.join(verdict.usable)})")
+    else:
+        out.append(f"  installable here: NO ({verdict.reason}); `mgx tool install` will refuse it")
     out.append(f"  registry: {reg.name} ({reg.url})")
     if sv.meta.published_at:
         out.append(f"  published: {sv.meta.published_at}")

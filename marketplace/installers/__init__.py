@@ -13,13 +13,12 @@ Public surface (everything else is private)::
 
 from __future__ import annotations
 
+from marketplace.installable import missing_runtime
 from marketplace.installers._api import (
     PREFERENCE,
-    RUNTIME_NEEDS,
     SUPPORTED,
     choose_package,
     install_package,
-    missing_runtime,
     resolve_package,
     skipped_packages,
 )
@@ -45,7 +44,6 @@ __all__ = [
     "NOW",
     "PREFERENCE",
     "PUBLISH",
-    "RUNTIME_NEEDS",
     "SUPPORTED",
     "Artifact",
     "InputSpec",

@@ -3,18 +3,22 @@
 from __future__ import annotations
 
 import importlib
-import shutil
 from pathlib import Path
 from typing import Any
 
 from marketplace.errors import InstallError, ResolutionError
+from marketplace.installable import (
+    INSTALLABLE_TYPES,
+    installability,
+    missing_runtime,
+)
 from marketplace.installers._cutoff import PUBLISH
 from marketplace.installers._model import PackageLock
 from marketplace.installers._staging import is_installed, staging, take_prepared, tool_dir
 from marketplace.settings import Settings
 from registry_cache.serverjson import Package, ServerVersion, Transport
 
-SUPPORTED = ("pypi", "npm", "mcpb", "oci", "remote")
+SUPPORTED = INSTALLABLE_TYPES
 # Preference when a server ships several packages and the manifest names none: an isolated
 # Python env is the cheapest and most reproducible, then an npm prefix, then a self-contained
 # bundle, then a container (needs a running daemon), and a remote last (nothing runs locally,
@@ -86,26 +90,6 @@ def install_package(lock: PackageLock, *, settings: Settings) -> Path:
     return target
 
 
-# What a package type needs on this machine, for messages ("npm needs node and npm").
-RUNTIME_NEEDS = {"npm": "node and npm", "oci": "docker or podman", "nuget": "dotnet"}
-
-
-def missing_runtime(kind: str) -> str | None:
-    """Why packages of ``kind`` cannot run on this machine (None: they can).
-
-    A supported type whose program is absent from PATH ("npm needs node and npm, not found on
-    PATH"), or a type mgx cannot install at all ("mgx cannot install nuget packages").
-    """
-    which = shutil.which
-    if kind not in SUPPORTED:
-        return f"mgx cannot install {kind} packages (it installs: {', '.join(SUPPORTED)})"
-    present = {
-        "npm": bool(which("node") and which("npm")),
-        "oci": bool(which("docker") or which("podman")),
-    }.get(kind, True)  # pypi runs on mgx's own Python and uv; mcpb and remote need nothing
-    return None if present else f"{kind} needs {RUNTIME_NEEDS[kind]}, not found on PATH"
-
-
 def skipped_packages(server: ServerVersion, chosen: Package | Transport) -> list[str]:
     """Why each package type preferred over ``chosen`` was passed over (for a warning)."""
     kind = getattr(chosen, "registry_type", "remote")
@@ -139,7 +123,10 @@ def choose_package(
     if server.remotes:
         candidates.setdefault("remote", server.remotes[0])
     if not candidates:
-        raise ResolutionError(f"{server.name} {server.version} has no packages and no remotes")
+        raise ResolutionError(
+            f"{server.name} {server.version} cannot be installed: no package (the registry "
+            "lists no packages and no remotes for it)"
+        )
     if preferred_type:
         if preferred_type not in candidates:
             raise ResolutionError(
@@ -152,13 +139,8 @@ def choose_package(
     for kind in PREFERENCE:
         if kind in candidates and missing_runtime(kind) is None:
             return candidates[kind]
-    supported = [k for k in candidates if k in SUPPORTED]
-    if supported:
-        missing = "; ".join(f"{k} needs {RUNTIME_NEEDS.get(k, k)}" for k in supported)
-        raise ResolutionError(
-            f"{server.name} {server.version} cannot run here: {missing} (none found on PATH)"
-        )
+    # The same verdict and words as `mgx tool search` and `info` (marketplace.installable).
+    verdict = installability(candidates)
     raise ResolutionError(
-        f"{server.name} {server.version} ships only {', '.join(candidates)} packages, which "
-        f"mgx cannot install (supported: {', '.join(SUPPORTED)})"
+        f"{server.name} {server.version} cannot be installed here: {verdict.reason}"
     )
