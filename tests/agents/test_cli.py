@@ -62,4 +62,4 @@ def test_team_from_the_cli(capsys):
 def test_unknown_model_is_a_clear_error(capsys):
     code = main(["agent", "task", "--model", "no-such-model"])
     _, err = capsys.readouterr()
-    assert code == 1 and err.startswith("mgx: error: no model named 'no-such-model'")
+    assert code == 2 and err.startswith("mgx: error: no model named 'no-such-model'")

@@ -65,7 +65,7 @@ def test_add_list_status_stats_remove(
 
     assert mgx(capsys, "model", "remove", "pool")[0] == 0
     code, _, err = mgx(capsys, "model", "remove", "pool")
-    assert code == 1 and err == "mgx: error: no external endpoint named pool\n"
+    assert code == 2 and err == "mgx: error: no external endpoint named pool\n"
 
 
 def test_add_refuses_a_key_value_in_place_of_a_variable_name(
@@ -105,9 +105,9 @@ def test_serve_with_a_missing_python(capsys: pytest.CaptureFixture[str]) -> None
 
 def test_stop_and_switch_unknown(capsys: pytest.CaptureFixture[str]) -> None:
     code, _, err = mgx(capsys, "model", "stop", "ghost")
-    assert code == 1 and "no managed server named ghost" in err
+    assert code == 2 and "no managed server named ghost" in err
     code, _, err = mgx(capsys, "model", "switch", "ghost", "other")
-    assert code == 1 and "no managed server named ghost" in err
+    assert code == 2 and "no managed server named ghost" in err
 
 
 def test_gpus_without_nvidia_smi(
