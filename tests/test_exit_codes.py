@@ -78,6 +78,13 @@ CASES: list[tuple[tuple[str, ...], dict[str, str], int, str]] = [
     (("model", "stats", "nosuch"), {}, 2, "no model named"),
     (("model", "serve"), {}, 2, "Missing argument"),
     (("agent", "hello"), {}, 2, "--model"),
+    (("init", "--list"), {}, 0, "research"),
+    (("init", "--template", "nope"), {}, 2, "no template named 'nope'"),
+    (("init",), {"mgx.toml": GOOD_MANIFEST}, 2, "already exists"),
+    (("init", "--project", "no/such/dir"), {}, 2, "does not exist"),
+    (("tool", "usage", "--since", "yesterday"), {}, 2, "--since"),
+    (("tool", "recommend", "time", "--limit", "0"), {}, 2, "--limit"),
+    (("tool", "recommend", "time", "--project", "no/such/dir"), {}, 2, "does not exist"),
 ]
 
 

@@ -11,6 +11,7 @@ import sys
 
 import typer
 
+from marketplace.cli import init as init_cli
 from marketplace.cli import registry as registry_cli
 from marketplace.cli import tool as tool_cli
 from runtime.cli import agent as agent_cli
@@ -27,6 +28,7 @@ app.add_typer(tool_cli.app, name="tool")
 app.add_typer(registry_cli.app, name="registry")
 app.add_typer(model_cli.app, name="model")
 agent_cli.register(app)
+app.command("init")(init_cli.init)
 
 _debug = False
 
