@@ -22,6 +22,7 @@ import os
 import re
 import secrets
 import sqlite3
+import threading
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -45,7 +46,7 @@ log = logging.getLogger(__name__)
 
 NO_USAGE_ENV = "MGX_NO_USAGE"
 BUSY_TIMEOUT_MS = 10_000
-FLUSH_AT = 4096  # calls buffered before a flush on the caller's path (a long session)
+FLUSH_AT = 50_000  # calls buffered before a background write (a very long session)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS calls (
@@ -220,6 +221,7 @@ class UsageRecorder:
         self.store = store
         self.session = secrets.token_hex(8)
         self._buffer: list[tuple[float, str, str, str, int, float]] = []
+        self._writers: list[threading.Thread] = []
 
     @classmethod
     def from_env(cls, settings: Settings | None = None) -> UsageRecorder:
@@ -237,12 +239,22 @@ class UsageRecorder:
             return
         self._buffer.append((time.time(), self.session, server, tool, int(error), seconds * 1e3))
         if len(self._buffer) >= FLUSH_AT:
-            self.flush()
+            # A very long session: write this batch on a thread, never on the caller's path.
+            batch, self._buffer = self._buffer, []
+            writer = threading.Thread(target=self._write, args=(batch,), name="mgx-usage")
+            writer.start()
+            self._writers.append(writer)
 
     def flush(self) -> int:
         """Write the buffered calls; returns how many. A failure drops them, never raises:
         usage is a convenience and must not fail the tool call or the agent that made it."""
         batch, self._buffer = self._buffer, []
+        for writer in self._writers:
+            writer.join()
+        self._writers.clear()
+        return self._write(batch)
+
+    def _write(self, batch: list[tuple[float, str, str, str, int, float]]) -> int:
         if self.store is None or not batch:
             return 0
         try:

@@ -1,4 +1,4 @@
-"""A fast path for ``mgx tool sync --frozen``, run before the typer app is even imported.
+"""Fast paths for ``mgx tool sync --frozen`` and ``mgx tool search``, run before typer loads.
 
 ``sync --frozen`` is what CI and agents run before every session; with everything installed it
 should cost little more than reading two TOML files (target: 150 ms, no network). Importing
@@ -6,6 +6,12 @@ typer and click alone costs more than that, so the console script offers the com
 first: exactly ``tool sync --frozen`` with ``--json`` and ``--project DIR`` / ``-C DIR``. Any
 other argument (``--help``, ``--debug``, a typo) returns None and the full CLI handles it, with
 the same behaviour and messages.
+
+``tool search QUERY`` with its options written plainly (``--json``, ``--offline``,
+``--installable``, ``--limit N``/``-n N``, ``--type T``/``-t T``, ``--transport T``,
+``--registry R``/``-r R``) is answered here too: a cold search is what a new user runs first,
+and typer's import alone is several times Python's start. Anything unusual (``--limit=5``, a
+value out of range, a second query word) goes to the full CLI, which validates and reports.
 """
 
 from __future__ import annotations
@@ -39,8 +45,84 @@ def _parse(argv: list[str]) -> tuple[str | None, bool] | None:
     return (project, as_json) if frozen else None
 
 
+def _parse_search(argv: list[str]) -> dict[str, object] | None:
+    if argv[:2] != ["tool", "search"]:
+        return None
+    opts: dict[str, object] = {
+        "query": None, "types": [], "transport": None, "registry": None, "limit": 20,
+        "installable": False, "as_json": False, "offline": False,
+    }  # fmt: skip
+    flags = {"--json": "as_json", "--offline": "offline", "--installable": "installable"}
+    values = {
+        "--type": "types", "-t": "types", "--transport": "transport", "--registry": "registry",
+        "-r": "registry", "--limit": "limit", "-n": "limit",
+    }  # fmt: skip
+    rest = argv[2:]
+    i = 0
+    while i < len(rest):
+        arg = rest[i]
+        if arg in flags:
+            opts[flags[arg]] = True
+        elif arg in values and i + 1 < len(rest) and not rest[i + 1].startswith("-"):
+            key, value = values[arg], rest[i + 1]
+            if key == "types":
+                opts["types"].append(value)  # type: ignore[attr-defined]
+            elif key == "limit":
+                if not value.isdigit() or not 1 <= int(value) <= 500:
+                    return None
+                opts["limit"] = int(value)
+            else:
+                opts[key] = value
+            i += 1
+        elif not arg.startswith("-") and opts["query"] is None:
+            opts["query"] = arg
+        else:
+            return None
+        i += 1
+    return opts if opts["query"] is not None else None
+
+
+def _search(opts: dict[str, object]) -> int:
+    from marketplace.catalog import Catalog
+    from marketplace.cli.output import note
+    from marketplace.cli.search_view import render_search
+
+    query = str(opts["query"])
+    with Catalog(offline=True if opts["offline"] else None) as catalog:
+        ranked = catalog.search_installable(
+            query,
+            types=list(opts["types"]),  # type: ignore[call-overload]
+            transport=opts["transport"],  # type: ignore[arg-type]
+            registry=opts["registry"],  # type: ignore[arg-type]
+            limit=int(opts["limit"]),  # type: ignore[call-overload]
+            installable_only=bool(opts["installable"]),
+        )
+        for line in catalog.notes:
+            note(f"mgx: note: {line}")
+    render_search(ranked, query, as_json=bool(opts["as_json"]))
+    return 0
+
+
+def _fail(exc: BaseException) -> int:
+    message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    sys.stderr.write(f"mgx: error: {message}\n")
+    return int(getattr(exc, "exit_code", 1))
+
+
 def run_fast(argv: list[str]) -> int | None:
     """Run ``argv`` if it is a fast-path command; None when the full CLI must handle it."""
+    search = _parse_search(argv)
+    if search is not None:
+        from marketplace.errors import MarketplaceError
+        from registry_cache.errors import CacheError
+
+        try:
+            return _search(search)
+        except KeyboardInterrupt:
+            sys.stderr.write("mgx: interrupted\n")
+            return 130
+        except (MarketplaceError, CacheError) as exc:
+            return _fail(exc)
     parsed = _parse(argv)
     if parsed is None:
         return None

@@ -54,8 +54,6 @@ def search(
     ),
 ) -> None:
     """Search MCP servers, best matches first; those installable here before the others."""
-    from marketplace.cli.output import emit_json, table
-
     with _catalog(offline) as catalog:
         ranked = catalog.search_installable(
             query,
@@ -66,59 +64,9 @@ def search(
             installable_only=installable,
         )
         _notes(catalog)
-    hits = [r.hit for r in ranked]
-    verdicts = {r.hit.name: r.verdict for r in ranked}
-    if as_json:
-        emit_json(
-            [
-                {
-                    "name": h.name,
-                    "version": h.version,
-                    "title": h.title,
-                    "description": h.description,
-                    "registry": h.registry,
-                    "types": list(h.package_types),
-                    "transports": list(h.transports),
-                    "status": h.status,
-                    "curated": h.curated,
-                    "score": h.score,
-                    "installable": verdicts[h.name].installable,
-                    "notInstallableReason": verdicts[h.name].reason or None,
-                }
-                for h in hits
-            ]
-        )
-        return
-    if not hits:
-        from marketplace.cli.output import note
+    from marketplace.cli.search_view import render_search
 
-        note(f"no servers match {query!r}")
-        return
-    several = len({h.registry for h in hits}) > 1
-    rows = []
-    for h in hits:
-        marks = (
-            (["curated"] if h.curated else [])
-            + (["DEPRECATED"] if h.deprecated else [])
-            + ([verdicts[h.name].label] if verdicts[h.name].label else [])
-        )
-        text = h.title + ": " + h.description if h.title else h.description
-        line = " ".join(text.split())
-        row = [
-            h.name,
-            h.version,
-            ",".join(h.package_types) or "-",
-            (f"[{', '.join(marks)}] " if marks else "") + line,
-        ]
-        rows.append([*row[:1], h.registry, *row[1:]] if several else row)
-    columns = (
-        ["NAME", "REGISTRY", "VERSION", "TYPES", "DESCRIPTION"]
-        if several
-        else ["NAME", "VERSION", "TYPES", "DESCRIPTION"]
-    )
-    table(
-        columns, rows, no_wrap=("NAME", "REGISTRY", "VERSION", "TYPES"), one_line=("DESCRIPTION",)
-    )
+    render_search(ranked, query, as_json=as_json)
 
 
 def _split_spec(spec: str) -> tuple[str, str]:

@@ -119,13 +119,14 @@ def test_concurrent_writer_processes_lose_nothing(tmp_path: Path) -> None:
 
 def test_recording_costs_under_a_fifth_of_a_millisecond(tmp_path: Path) -> None:
     recorder = UsageRecorder(UsageStore(tmp_path / "u.sqlite3"))
-    n = 20_000
+    n = 120_000  # more than two buffers' worth: two background writes, then the flush
     start = time.perf_counter()
     for _ in range(n):
         recorder.record("server", "tool", error=False, seconds=0.01)
     per_call = (time.perf_counter() - start) / n
     assert per_call < 0.2e-3, per_call
-    assert recorder.flush() == n % 4096  # earlier full buffers were flushed on the way
+    recorder.flush()
+    assert sum(r.calls for r in recorder.store.summary()) == n  # type: ignore[union-attr]
 
 
 def test_usage_cli_json_table_and_since(tmp_path: Path) -> None:
