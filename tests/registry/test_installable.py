@@ -77,3 +77,34 @@ def test_info_and_install_say_why_not(tmp_path: Path) -> None:
     seed = mgx("tool", "install", "crypto-feargreed-mcp", cwd=tmp_path)
     assert seed.returncode == 1 and "cannot be installed: no package" in seed.stderr
     assert list(tmp_path.iterdir()) == []
+
+
+def test_search_fast_path_answers_as_the_full_cli(tmp_path: Path) -> None:
+    """A plain search is answered before typer loads; ``--limit=N`` (one word) is not a form
+    the fast path takes, so it sends the same search through the typer command."""
+    for args, limit in (
+        (("time", "--json"), 20),
+        (("time",), 20),
+        (("time", "--installable", "--json"), 3),
+        (("filesystem", "--type", "npm", "--transport", "stdio", "--json"), 20),
+        (("time", "--type", "rust"), 20),
+    ):
+        fast = mgx("tool", "search", *args, "-n", str(limit), cwd=tmp_path)
+        full = mgx("tool", "search", *args, f"--limit={limit}", cwd=tmp_path)
+        assert fast.returncode == full.returncode, (fast.stderr, full.stderr)
+        assert fast.stdout == full.stdout and fast.stderr == full.stderr
+    assert fast.returncode == 2 and "unknown package type 'rust'" in fast.stderr
+    probe = (
+        "import sys; from runtime.entry import main; sys.argv = ['mgx', 'tool', 'search', 'time']; "
+        "code = main(); sys.stderr.write('typer loaded' if 'typer' in sys.modules else 'fast');"
+        "sys.exit(code)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe],
+        cwd=tmp_path,
+        env={**os.environ, "MGX_OFFLINE": "1"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0 and done.stderr.endswith("fast"), done.stderr
