@@ -77,6 +77,8 @@ CASES: list[tuple[tuple[str, ...], dict[str, str], int, str]] = [
     (("model", "remove", "nosuch"), {}, 2, "no external endpoint"),
     (("model", "stats", "nosuch"), {}, 2, "no model named"),
     (("model", "serve"), {}, 2, "Missing argument"),
+    (("model", "add", "m", "--url", "notaurl", "--model", "x"), {}, 2, "not an http(s) URL"),
+    (("model", "pull", "not a model id"), {}, 2, "neither a local directory"),
     (("agent", "hello"), {}, 2, "--model"),
     (("init", "--list"), {}, 0, "research"),
     (("init", "--template", "nope"), {}, 2, "no template named 'nope'"),

@@ -11,7 +11,7 @@ import time
 from dataclasses import dataclass
 
 from marketplace.settings import Settings
-from runtime.errors import ModelNotFoundError, ModelServerError
+from runtime.errors import ModelInputError, ModelNotFoundError, ModelServerError
 from runtime.models.endpoints import is_url, normalize_base_url, resolve_target
 from runtime.models.metrics import MetricsSample, ModelStats, compute_stats, fetch_sample
 from runtime.models.state import ExternalRecord, ServerRecord, StateStore, check_name
@@ -176,12 +176,12 @@ def add_external(
     """Register an OpenAI-compatible endpoint under ``name`` (the key stays in the env var)."""
     check_name(name)
     if not urls:
-        raise ModelServerError("give at least one --url")
+        raise ModelInputError("give at least one --url")
     bad = [u for u in urls if not is_url(u)]
     if bad:
-        raise ModelServerError(f"not an http(s) URL: {bad[0]}")
+        raise ModelInputError(f"not an http(s) URL: {bad[0]}")
     if api_key_env is not None and not _ENV_NAME.match(api_key_env):
-        raise ModelServerError(
+        raise ModelInputError(
             f"--api-key-env takes the NAME of an environment variable, not {api_key_env!r}"
         )
     store = StateStore(settings)
@@ -193,9 +193,9 @@ def add_external(
     )
     with store.locked():
         if store.servers(name):
-            raise ModelServerError(f"{name} is a managed model; choose another name")
+            raise ModelInputError(f"{name} is a managed model; choose another name")
         if store.external(name) is not None and not replace:
-            raise ModelServerError(f"{name} is already registered; pass --replace to change it")
+            raise ModelInputError(f"{name} is already registered; pass --replace to change it")
         store.save_external(record)
     return record
 
@@ -206,7 +206,7 @@ def remove_external(name: str, *, settings: Settings) -> None:
     with store.locked():
         if not store.remove_external(name):
             if store.servers(name):
-                raise ModelServerError(f"{name} is a managed model: use `mgx model stop {name}`")
+                raise ModelInputError(f"{name} is a managed model: use `mgx model stop {name}`")
             raise ModelNotFoundError(f"no external endpoint named {name}")
 
 
