@@ -17,6 +17,7 @@ value out of range, a second query word) goes to the full CLI, which validates a
 from __future__ import annotations
 
 import sys
+from dataclasses import dataclass, field
 
 __all__ = ["run_fast"]
 
@@ -45,61 +46,72 @@ def _parse(argv: list[str]) -> tuple[str | None, bool] | None:
     return (project, as_json) if frozen else None
 
 
-def _parse_search(argv: list[str]) -> dict[str, object] | None:
+@dataclass
+class _Search:
+    query: str = ""
+    types: list[str] = field(default_factory=list)
+    transport: str | None = None
+    registry: str | None = None
+    limit: int = 20
+    installable: bool = False
+    as_json: bool = False
+    offline: bool = False
+
+
+def _parse_search(argv: list[str]) -> _Search | None:
     if argv[:2] != ["tool", "search"]:
         return None
-    opts: dict[str, object] = {
-        "query": None, "types": [], "transport": None, "registry": None, "limit": 20,
-        "installable": False, "as_json": False, "offline": False,
-    }  # fmt: skip
-    flags = {"--json": "as_json", "--offline": "offline", "--installable": "installable"}
-    values = {
-        "--type": "types", "-t": "types", "--transport": "transport", "--registry": "registry",
-        "-r": "registry", "--limit": "limit", "-n": "limit",
-    }  # fmt: skip
+    opts = _Search()
     rest = argv[2:]
     i = 0
     while i < len(rest):
         arg = rest[i]
-        if arg in flags:
-            opts[flags[arg]] = True
-        elif arg in values and i + 1 < len(rest) and not rest[i + 1].startswith("-"):
-            key, value = values[arg], rest[i + 1]
-            if key == "types":
-                opts["types"].append(value)  # type: ignore[attr-defined]
-            elif key == "limit":
-                if not value.isdigit() or not 1 <= int(value) <= 500:
-                    return None
-                opts["limit"] = int(value)
-            else:
-                opts[key] = value
+        value = rest[i + 1] if i + 1 < len(rest) and not rest[i + 1].startswith("-") else None
+        if arg == "--json":
+            opts.as_json = True
+        elif arg == "--offline":
+            opts.offline = True
+        elif arg == "--installable":
+            opts.installable = True
+        elif arg in ("--type", "-t") and value is not None:
+            opts.types.append(value)
             i += 1
-        elif not arg.startswith("-") and opts["query"] is None:
-            opts["query"] = arg
+        elif arg == "--transport" and value is not None:
+            opts.transport = value
+            i += 1
+        elif arg in ("--registry", "-r") and value is not None:
+            opts.registry = value
+            i += 1
+        elif arg in ("--limit", "-n") and value is not None:
+            if not value.isdigit() or not 1 <= int(value) <= 500:
+                return None  # the full CLI says what is wrong with it
+            opts.limit = int(value)
+            i += 1
+        elif not arg.startswith("-") and not opts.query:
+            opts.query = arg
         else:
             return None
         i += 1
-    return opts if opts["query"] is not None else None
+    return opts if opts.query else None
 
 
-def _search(opts: dict[str, object]) -> int:
+def _search(opts: _Search) -> int:
     from marketplace.catalog import Catalog
     from marketplace.cli.output import note
     from marketplace.cli.search_view import render_search
 
-    query = str(opts["query"])
-    with Catalog(offline=True if opts["offline"] else None) as catalog:
+    with Catalog(offline=True if opts.offline else None) as catalog:
         ranked = catalog.search_installable(
-            query,
-            types=list(opts["types"]),  # type: ignore[call-overload]
-            transport=opts["transport"],  # type: ignore[arg-type]
-            registry=opts["registry"],  # type: ignore[arg-type]
-            limit=int(opts["limit"]),  # type: ignore[call-overload]
-            installable_only=bool(opts["installable"]),
+            opts.query,
+            types=opts.types,
+            transport=opts.transport,
+            registry=opts.registry,
+            limit=opts.limit,
+            installable_only=opts.installable,
         )
         for line in catalog.notes:
             note(f"mgx: note: {line}")
-    render_search(ranked, query, as_json=bool(opts["as_json"]))
+    render_search(ranked, opts.query, as_json=opts.as_json)
     return 0
 
 
