@@ -167,10 +167,28 @@ def install(
             args=args or {},
         )
     except BaseException:
-        if fresh and not project.manifest_path.exists():
-            # Nothing was recorded, so the working directory this run made is debris.
-            shutil.rmtree(project.root / ".mgx", ignore_errors=True)
+        if fresh:
+            _drop_work_dir(project)
         raise
+
+
+def _drop_work_dir(project: Project) -> None:
+    """Remove the ``.mgx/`` a failed first install made, unless another run is using it.
+
+    Nothing was recorded, so the directory is debris; but a second ``mgx`` started in the same
+    directory meanwhile may hold its lock (then it stays, and that run owns it).
+    """
+    from marketplace._flock import LockTimeout, exclusive
+
+    work = project.root / ".mgx"
+    if not work.is_dir():
+        return
+    try:
+        with exclusive(work / "lock", timeout=0):
+            if not project.manifest_path.exists() and not (work / "journal.json").exists():
+                shutil.rmtree(work, ignore_errors=True)
+    except (LockTimeout, OSError):
+        pass
 
 
 def _install(
