@@ -13,10 +13,12 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from marketplace.errors import NotFoundError, RegistryError
+from marketplace.installable import Installability, installability
 from marketplace.registries import OFFICIAL, Registry, load_registries
 from marketplace.settings import Settings
 from registry_cache.store import Cache, SearchHit, SyncState
@@ -26,7 +28,7 @@ if TYPE_CHECKING:
 
     from registry_cache.serverjson import Argument, Package, ServerVersion, Transport
 
-__all__ = ["Catalog", "SearchHit", "is_offline", "open_cache", "run_hint"]
+__all__ = ["Catalog", "RankedHit", "SearchHit", "is_offline", "open_cache", "run_hint"]
 
 STALE_AFTER = timedelta(hours=24)
 RETRY_AFTER = timedelta(minutes=10)
@@ -74,6 +76,14 @@ def describe_age(then: datetime | None, now: datetime) -> str:
             n = seconds // size
             return f"{n} {unit}{'s' if n != 1 else ''} ago"
     return "just now"
+
+
+@dataclass(frozen=True, kw_only=True)
+class RankedHit:
+    """A search hit with this machine's verdict on installing it."""
+
+    hit: SearchHit
+    verdict: Installability
 
 
 class Catalog:
@@ -212,6 +222,30 @@ class Catalog:
             )
         except CacheError as exc:  # a bad filter value: the user's input, say so as such
             raise ConfigError(str(exc)) from exc
+
+    def search_installable(
+        self,
+        query: str,
+        *,
+        types: Sequence[str] = (),
+        transport: str | None = None,
+        registry: str | None = None,
+        limit: int = 20,
+        installable_only: bool = False,
+    ) -> list[RankedHit]:
+        """Like :meth:`search`, installable servers first (relevance order kept within each).
+
+        A wider window is searched so that an installable server just below the first
+        ``limit`` matches is not lost behind entries that cannot be installed; with
+        ``installable_only`` the others are left out.
+        """
+        window = min(500, max(limit * 4, 50))
+        hits = self.search(query, types=types, transport=transport, registry=registry, limit=window)
+        ranked = [RankedHit(hit=h, verdict=installability(h.package_types)) for h in hits]
+        ranked.sort(key=lambda r: not r.verdict.installable)  # stable: relevance within groups
+        if installable_only:
+            ranked = [r for r in ranked if r.verdict.installable]
+        return ranked[:limit]
 
     def locate(self, name: str, *, registry: str | None = None) -> tuple[Registry, str]:
         """The registry that provides ``name`` and the server's full name.

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from marketplace.errors import LockError
+from marketplace.errors import LockError, LockFormatError
 from marketplace.installers._model import PackageLock
 from marketplace.manifest import Manifest
 from marketplace.tool_pins import ToolPins
@@ -208,7 +208,28 @@ def _multiline(value: Any) -> Any:
 
 
 def loads(text: str, *, where: str = LOCK_NAME) -> Lockfile:
-    """Parse lock text; ``LockError`` names what is wrong and how to recover."""
+    """Parse lock text; ``LockFormatError`` (exit 2) names what is wrong and how to recover."""
+    try:
+        lock = _loads(text, where=where)
+    except LockFormatError:
+        raise
+    except LockError as exc:  # every parse error is bad input, whichever helper raised it
+        raise LockFormatError(str(exc)) from exc
+    return lock
+
+
+def _refuse_unknown(table: Mapping[str, Any], allowed: set[str], where: str) -> None:
+    """A key this mgx does not know is refused: a typo or a newer format must not be ignored."""
+    unknown = sorted(set(table) - allowed)
+    if unknown:
+        raise LockFormatError(
+            f"{where}: unknown key {unknown[0]!r} (known: {', '.join(sorted(allowed))}); "
+            "a newer mgx may have written it, or it is a typo"
+        )
+
+
+def _loads(text: str, *, where: str) -> Lockfile:
+    import dataclasses
     import tomllib
 
     try:
@@ -219,14 +240,29 @@ def loads(text: str, *, where: str = LOCK_NAME) -> Lockfile:
             "and run `mgx tool sync`"
         ) from exc
     version = doc.get("version")
+    if not isinstance(version, int) or isinstance(version, bool):
+        found = "no version key" if version is None else f"{version!r}, a {type(version).__name__}"
+        raise LockError(
+            f"{where}: version must be the integer {FORMAT_VERSION} (version = "
+            f"{FORMAT_VERSION}, no quotes); found {found}"
+        )
     if version != FORMAT_VERSION:
         raise LockError(
-            f"{where} has format version {version!r}; this mgx reads version {FORMAT_VERSION} "
+            f"{where} has format version {version}; this mgx reads version {FORMAT_VERSION} "
             "(upgrade mgx, or delete the lock and run `mgx tool sync`)"
         )
+    _refuse_unknown(doc, {"version", "tools", "toolsets"}, where)
     tools_table = doc.get("tools", {})
     if not isinstance(tools_table, Mapping):
         raise LockError(f"{where}: [tools] must be a table")
+    # Allowed keys follow the dataclasses, so a field added to them is accepted at once.
+    tool_keys = {f.name for f in dataclasses.fields(LockedTool)} - {"name"} | {"server"}
+    package_keys = {f.name for f in dataclasses.fields(PackageLock)}
+    for key, entry in tools_table.items():
+        if isinstance(entry, Mapping):
+            _refuse_unknown(entry, tool_keys, f"{where}: tools.{key}")
+            if isinstance(entry.get("package"), Mapping):
+                _refuse_unknown(entry["package"], package_keys, f"{where}: tools.{key}.package")
     tools = {key: LockedTool.from_dict(key, entry) for key, entry in tools_table.items()}
     sets_table = doc.get("toolsets", {})
     if not isinstance(sets_table, Mapping):
@@ -256,11 +292,22 @@ def read_lock(path: Path) -> Lockfile | None:
 # --- manifest vs lock -------------------------------------------------------------------------
 
 
+def _manifest_spec(text: str, name: str) -> Any:
+    """``parse_spec`` for a manifest entry; a bad one is a ConfigError naming mgx.toml."""
+    from marketplace.errors import ConfigError, SpecifierError
+    from marketplace.specifiers import parse_spec
+
+    try:
+        return parse_spec(text)
+    except SpecifierError as exc:
+        raise ConfigError(f"mgx.toml: tools.{name}: {exc}") from exc
+
+
 def unsatisfied(manifest: Manifest, lock: Lockfile | None) -> list[str]:
     """Why ``lock`` does not satisfy ``manifest`` (empty when it does), one line per reason."""
     if lock is None:
         return [f"there is no {LOCK_NAME}"] if manifest.tools else []
-    from marketplace.specifiers import matches, parse_spec
+    from marketplace.specifiers import matches
 
     problems = []
     for name, req in manifest.tools.items():
@@ -271,7 +318,7 @@ def unsatisfied(manifest: Manifest, lock: Lockfile | None) -> list[str]:
         # The lock records the specifier it was resolved for; only when the manifest's differs
         # is the version checked against it (which needs the semver library: slower to load).
         if req.version != tool.spec and not matches(
-            parse_spec(req.version), tool.version, prerelease=True
+            _manifest_spec(req.version, name), tool.version, prerelease=True
         ):
             problems.append(f"{name}: locked {tool.version} does not satisfy {req.version!r}")
         if req.type and req.type != tool.package.registry_type:

@@ -415,10 +415,18 @@ class ManifestEditor:
             del tools[name]
         sets = self._doc.get("toolsets")
         if sets is not None:
-            for entry in sets.values():
+            emptied = []
+            for set_name, entry in sets.items():
                 members = entry.get("tools") if isinstance(entry, Mapping) else None
                 if members is not None and name in members:
                     members.remove(name)
+                    if not members:
+                        emptied.append(set_name)
+            # A tool set that lost its last tool goes too: `tools = []` is noise in review.
+            for set_name in emptied:
+                del sets[set_name]
+            if not sets:
+                del self._doc["toolsets"]
 
     def add_to_toolset(self, toolset: str, name: str) -> None:
         import tomlkit

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
-from marketplace.errors import ResolutionError
+from marketplace.errors import ResolutionError, SpecifierError
 
 if TYPE_CHECKING:
     import semantic_version
@@ -89,9 +89,9 @@ def parse_spec(text: str | None) -> Spec:
     if raw in ("", "*", LATEST):
         return Spec(LATEST, "latest")
     if "\x00" in raw or "\n" in raw or len(raw) > 255:
-        raise ResolutionError(f"invalid version specifier {raw[:40]!r}")
+        raise SpecifierError(f"invalid version specifier {raw[:40]!r}")
     if raw.startswith("-"):
-        raise ResolutionError(f"invalid version specifier {raw!r}: it starts with '-'")
+        raise SpecifierError(f"invalid version specifier {raw!r}: it starts with '-'")
     normal = " ".join(raw.split())
     # A bare version (including non-semver ones such as "1.0.0.1") pins exactly; npm would read
     # "1.2" as the range 1.2.x, but a registry version "1.2" is matched by its exact text first.
@@ -102,7 +102,7 @@ def parse_spec(text: str | None) -> Spec:
     try:
         _npm_spec(normal)
     except ValueError as exc:
-        raise ResolutionError(
+        raise SpecifierError(
             f"invalid version specifier {raw!r}: use an exact version (1.2.3), a range "
             "(^1.2, ~1.2.3, >=1 <2, 1.x) or 'latest'"
         ) from exc

@@ -2,6 +2,8 @@
 
 MgxRuntimeError          (named so it does not shadow the builtin RuntimeError)
 ├── ModelServerError     a managed model server failed to start, answer or stop
+│   ├── ModelNotFoundError  no model, server or endpoint by that name (bad input: exit 2)
+│   └── ModelInputError     a bad model argument: not a URL, not a variable name (exit 2)
 ├── LLMError             the chat endpoint failed after retries, or answered garbage
 ├── ToolError            an MCP tool server failed (start, list, call)
 ├── AgentError           the agent loop cannot go on (e.g. max steps reached)
@@ -21,6 +23,14 @@ class MgxRuntimeError(Exception):
 
 class ModelServerError(MgxRuntimeError):
     pass
+
+
+class ModelNotFoundError(ModelServerError):
+    exit_code = 2
+
+
+class ModelInputError(ModelServerError):
+    exit_code = 2
 
 
 class LLMError(MgxRuntimeError):

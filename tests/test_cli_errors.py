@@ -24,7 +24,7 @@ def run(*args: str) -> subprocess.CompletedProcess[str]:
         (("tool", "install"), 2, "Missing argument"),
         (("tool", "search", "time", "--limit", "x"), 2, "--limit"),
         (("nope",), 2, "No such command 'nope'"),
-        (("tool", "info", "no/such"), 1, "no server named 'no/such'"),
+        (("tool", "info", "no/such"), 2, "no server named 'no/such'"),
     ],
 )
 def test_errors_are_one_line_with_exit_code(args: tuple[str, ...], code: int, says: str) -> None:

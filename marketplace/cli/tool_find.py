@@ -45,64 +45,28 @@ def search(
     registry: str | None = typer.Option(
         None, "--registry", "-r", metavar="NAME", help="Search only this configured registry."
     ),
+    installable: bool = typer.Option(
+        False, "--installable", help="Only servers this machine can install and run."
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print the results as JSON."),
     offline: bool = typer.Option(
         False, "--offline", help="Use the cache only; never contact a registry."
     ),
 ) -> None:
-    """Search MCP servers, best matches first."""
-    from marketplace.cli.output import emit_json, table
-
+    """Search MCP servers, best matches first; those installable here before the others."""
     with _catalog(offline) as catalog:
-        hits = catalog.search(
-            query, types=type_, transport=transport, registry=registry, limit=limit
+        ranked = catalog.search_installable(
+            query,
+            types=type_,
+            transport=transport,
+            registry=registry,
+            limit=limit,
+            installable_only=installable,
         )
         _notes(catalog)
-    if as_json:
-        emit_json(
-            [
-                {
-                    "name": h.name,
-                    "version": h.version,
-                    "title": h.title,
-                    "description": h.description,
-                    "registry": h.registry,
-                    "types": list(h.package_types),
-                    "transports": list(h.transports),
-                    "status": h.status,
-                    "curated": h.curated,
-                    "score": h.score,
-                }
-                for h in hits
-            ]
-        )
-        return
-    if not hits:
-        from marketplace.cli.output import note
+    from marketplace.cli.search_view import render_search
 
-        note(f"no servers match {query!r}")
-        return
-    several = len({h.registry for h in hits}) > 1
-    rows = []
-    for h in hits:
-        marks = (["curated"] if h.curated else []) + (["DEPRECATED"] if h.deprecated else [])
-        text = h.title + ": " + h.description if h.title else h.description
-        line = " ".join(text.split())
-        row = [
-            h.name,
-            h.version,
-            ",".join(h.package_types) or "-",
-            (f"[{', '.join(marks)}] " if marks else "") + line,
-        ]
-        rows.append([*row[:1], h.registry, *row[1:]] if several else row)
-    columns = (
-        ["NAME", "REGISTRY", "VERSION", "TYPES", "DESCRIPTION"]
-        if several
-        else ["NAME", "VERSION", "TYPES", "DESCRIPTION"]
-    )
-    table(
-        columns, rows, no_wrap=("NAME", "REGISTRY", "VERSION", "TYPES"), one_line=("DESCRIPTION",)
-    )
+    render_search(ranked, query, as_json=as_json)
 
 
 def _split_spec(spec: str) -> tuple[str, str]:
@@ -179,6 +143,9 @@ def info(
         _notes(catalog)
     env_rows = _env_rows(sv)
     locked = _locked_here(sv.name)
+    from marketplace.installable import installability, server_types
+
+    verdict = installability(server_types(sv))
     if as_json:
         emit_json(
             {
@@ -189,6 +156,9 @@ def info(
                 "status": sv.meta.status,
                 "statusMessage": sv.meta.status_message,
                 "curated": sv.meta.curated,
+                "installable": verdict.installable,
+                "installableTypes": list(verdict.usable),
+                "notInstallableReason": verdict.reason or None,
                 "publishedAt": sv.meta.published_at,
                 "versions": [
                     {
@@ -225,6 +195,10 @@ def info(
     out.append(f"  {sv.title + ': ' if sv.title else ''}{sv.description}")
     if sv.meta.status_message:
         out.append(f"  status: {sv.meta.status} — {sv.meta.status_message}")
+    if verdict.installable:
+        out.append(f"  installable here: yes ({', '.join(verdict.usable)})")
+    else:
+        out.append(f"  installable here: NO ({verdict.reason}); `mgx tool install` will refuse it")
     out.append(f"  registry: {reg.name} ({reg.url})")
     if sv.meta.published_at:
         out.append(f"  published: {sv.meta.published_at}")

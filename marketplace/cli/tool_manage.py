@@ -116,6 +116,21 @@ def install(
     allow_scripts: bool = typer.Option(
         False, "--allow-scripts", help="Let npm run the packages' install scripts (off: safer)."
     ),
+    env: list[str] = typer.Option(
+        [],
+        "--env",
+        "-e",
+        metavar="NAME=VAR",
+        help="Bind the server's variable NAME to the environment variable VAR (repeatable; "
+        "recorded in mgx.toml, never a value).",
+    ),
+    arg: list[str] = typer.Option(
+        [],
+        "--arg",
+        "-a",
+        metavar="KEY=VALUE",
+        help="Give the server's non-secret input KEY this value (repeatable).",
+    ),
     no_check: bool = typer.Option(False, "--no-check", help=CHECK_HELP),
     timeout: float = typer.Option(90.0, "--check-timeout", min=1.0, help=TIMEOUT_HELP),
     verify: str | None = typer.Option(None, "--verify", help=VERIFY_HELP),
@@ -130,9 +145,11 @@ def install(
     from marketplace.cli.output import note
     from marketplace.commands import install as do_install
     from marketplace.commands import split_name
+    from marketplace.commands.install import parse_bindings
 
     name, version = split_name(spec)
     mode = _verify_option(verify)
+    env_bindings, arg_values = parse_bindings(env, arg)
     proj = _project(project, create=True)
     with _catalog(proj, offline) as catalog, _status(not as_json) as progress:
         result = do_install(
@@ -149,6 +166,8 @@ def install(
             allow_identity_change=allow_identity_change,
             catalog=catalog,
             progress=progress,
+            env=env_bindings,
+            args=arg_values,
         )
     if _notes_and_json(result, result.warnings, as_json=as_json):
         return

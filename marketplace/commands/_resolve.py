@@ -170,7 +170,7 @@ def resolve(
     """
     from dataclasses import replace
 
-    from marketplace.installers import choose_package, resolve_package
+    from marketplace.installers import choose_package, resolve_package, skipped_packages
 
     allow_scripts = allow_scripts or bool(current and current.package.allow_scripts)
     registry = check_registry(settings, manifest, req)
@@ -182,6 +182,7 @@ def resolve(
         why = f": {server.meta.status_message}" if server.meta.status_message else ""
         warnings.append(f"{server.name} {server.version} is deprecated{why}")
     package = choose_package(server, preferred_type=req.type or None)
+    warnings += skipped_packages(server, package)  # never fall back silently
     kind = getattr(package, "registry_type", "remote")
     progress(f"resolving {server.name} {server.version} ({kind})")
     pinned = resolve_package(

@@ -7,6 +7,8 @@ what this run installed (when no other project uses it) and leaves both files as
 
 from __future__ import annotations
 
+import shutil
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
@@ -25,7 +27,7 @@ from marketplace.commands._resolve import (
     verify_started,
 )
 from marketplace.errors import ConfigError
-from marketplace.lockfile import dumps
+from marketplace.lockfile import LockedTool, Lockfile, dumps
 from marketplace.manifest import (
     PACKAGE_TYPES,
     RESOLVE_MODES,
@@ -40,7 +42,7 @@ if TYPE_CHECKING:
     from marketplace.catalog import Catalog
     from marketplace.project import Project
 
-__all__ = ["InstallResult", "install", "split_name"]
+__all__ = ["InstallResult", "install", "parse_bindings", "split_name"]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -73,6 +75,56 @@ def split_name(text: str) -> tuple[str, str | None]:
     return text, None
 
 
+def parse_bindings(
+    env: Sequence[str] = (), args: Sequence[str] = ()
+) -> tuple[dict[str, str], dict[str, str]]:
+    """``--env NAME=VAR`` and ``--arg KEY=VALUE`` pairs, checked as mgx.toml would check them.
+
+    ``NAME=VAR`` binds the server's variable (or input) NAME to the environment variable VAR;
+    a value is never accepted for ``--env`` (mgx.toml stores no secrets).
+    """
+    from marketplace.manifest import parse_requirement
+
+    def pairs(items: Sequence[str], option: str, form: str) -> dict[str, str]:
+        out: dict[str, str] = {}
+        for item in items:
+            key, sep, value = item.partition("=")
+            if not sep or not key or not value:
+                raise ConfigError(f"{option} expects {form}, got {item.split('=', 1)[0]!r}=…")
+            out[key] = value
+        return out
+
+    env_pairs = pairs(env, "--env", "NAME=VARIABLE")
+    arg_pairs = pairs(args, "--arg", "KEY=VALUE")
+    entry = {
+        "version": "latest",
+        "env": {k: {"env": v} for k, v in env_pairs.items()},
+        "args": arg_pairs,
+    }
+    req = parse_requirement("cli/options", entry, where="command line")
+    return dict(req.env), dict(req.args)
+
+
+def _check_bindings(tool: LockedTool) -> None:
+    """Bindings must name what the server takes: a typo would silently bind nothing."""
+    inv = tool.package.invocation
+    inputs = {i.name: i for i in inv.inputs}
+    takes = set(inputs) | set(inv.env_names) | {h.name for h in inv.headers}
+    for name in tool.env:
+        if name not in takes:
+            known = ", ".join(sorted(takes)) or "none"
+            raise ConfigError(f"{tool.name} takes no variable {name!r} (it takes: {known})")
+    for name in tool.args:
+        if name not in inputs:
+            known = ", ".join(sorted(inputs)) or "none"
+            raise ConfigError(f"{tool.name} takes no argument {name!r} (it takes: {known})")
+        if inputs[name].secret:
+            raise ConfigError(
+                f"{tool.name}: input {name!r} is secret and cannot be given with --arg; bind it "
+                f"to an environment variable instead: --env {name}={name.upper()}"
+            )
+
+
 def _default_spec(version: str) -> str:
     """What to record when the user gave no specifier: ``^X.Y.Z`` for stable semver."""
     from marketplace.specifiers import coerce_version
@@ -103,9 +155,76 @@ def install(
     allow_identity_change: bool = False,
     catalog: Catalog | None = None,
     progress: Progress = _quiet,
+    env: Mapping[str, str] | None = None,
+    args: Mapping[str, str] | None = None,
 ) -> InstallResult:
-    """Add (or change) one tool in the project; see the module docstring."""
-    from marketplace.project import lookup_tool
+    """Add (or change) one tool in the project; see the module docstring.
+
+    ``env`` and ``args`` (from :func:`parse_bindings`) are merged into the tool's bindings.
+    A project directory this call created (no mgx.toml before) is left as it was on failure.
+    """
+    fresh = not project.manifest_path.exists() and not (project.root / ".mgx").exists()
+    try:
+        return _install(
+            project,
+            name,
+            spec,
+            toolset=toolset,
+            package_type=package_type,
+            resolve_mode=resolve_mode,
+            allow_scripts=allow_scripts,
+            check=check,
+            check_timeout=check_timeout,
+            verify=verify,
+            allow_identity_change=allow_identity_change,
+            catalog=catalog,
+            progress=progress,
+            env=env or {},
+            args=args or {},
+        )
+    except BaseException:
+        if fresh:
+            _drop_work_dir(project)
+        raise
+
+
+def _drop_work_dir(project: Project) -> None:
+    """Remove the ``.mgx/`` a failed first install made, unless another run is using it.
+
+    Nothing was recorded, so the directory is debris; but a second ``mgx`` started in the same
+    directory meanwhile may hold its lock (then it stays, and that run owns it).
+    """
+    from marketplace._flock import LockTimeout, exclusive
+
+    work = project.root / ".mgx"
+    if not work.is_dir():
+        return
+    try:
+        with exclusive(work / "lock", timeout=0):
+            if not project.manifest_path.exists() and not (work / "journal.json").exists():
+                shutil.rmtree(work, ignore_errors=True)
+    except (LockTimeout, OSError):
+        pass
+
+
+def _install(
+    project: Project,
+    name: str,
+    spec: str | None,
+    *,
+    toolset: str | None,
+    package_type: str | None,
+    resolve_mode: str | None,
+    allow_scripts: bool,
+    check: bool,
+    check_timeout: float,
+    verify: str | None,
+    allow_identity_change: bool,
+    catalog: Catalog | None,
+    progress: Progress,
+    env: Mapping[str, str],
+    args: Mapping[str, str],
+) -> InstallResult:
     from marketplace.specifiers import parse_spec
 
     if package_type and package_type not in PACKAGE_TYPES:
@@ -126,10 +245,7 @@ def install(
             manifest = project.manifest()
             lock = project.lock()
             settle(project, lock)  # debris of interrupted runs
-            try:
-                known = lookup_tool(manifest.tools, name)
-            except ConfigError:
-                known = None
+            known = _known_tool(manifest.tools, lock, name)
             existing = manifest.tools.get(known) if known else None
             req = ToolRequirement(
                 name=known or name,
@@ -155,8 +271,13 @@ def install(
                 assert current is not None
                 tool = replace(current, spec=req.version)
                 changed = tool != current
+                if env or args:  # new bindings only: the pin stands, no resolution needed
+                    req = replace(req, env={**req.env, **env}, args={**req.args, **args})
+                    tool = replace(tool, env=dict(req.env), args=dict(req.args))
+                    changed = tool != current
                 evidence = verify_locked(settings, [tool], modes={tool.name: mode})
             else:
+                req = replace(req, env={**req.env, **env}, args={**req.args, **args})
                 resolved = resolve(
                     catalog,
                     manifest,
@@ -179,6 +300,7 @@ def install(
                 if spec is None and existing is None:
                     tool = replace(tool, spec=_default_spec(tool.version))
                 req = replace(req, name=tool.name, version=tool.spec)
+            _check_bindings(tool)
             crash_point("resolved")
 
             try:
@@ -247,3 +369,21 @@ def install(
         verification_reason=str(tool.verification.get("reason", "")),
         signer=str(tool.verification.get("repository", "")),
     )
+
+
+def _known_tool(manifest_tools: Mapping[str, object], lock: Lockfile, name: str) -> str | None:
+    """The project's full name for ``name`` (full, short or package name), None if new.
+
+    The package name is looked up in the lock: without it ``install mcp-server-time`` would
+    re-resolve a tool the project already has under ``io.github.…/time``.
+    """
+    from marketplace.project import lookup_tool
+
+    for where in (manifest_tools, lock):
+        try:
+            found = lookup_tool(where, name)
+        except ConfigError:
+            continue
+        if found in manifest_tools:
+            return found
+    return None

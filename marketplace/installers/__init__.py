@@ -13,12 +13,14 @@ Public surface (everything else is private)::
 
 from __future__ import annotations
 
+from marketplace.installable import missing_runtime
 from marketplace.installers._api import (
     PREFERENCE,
     SUPPORTED,
     choose_package,
     install_package,
     resolve_package,
+    skipped_packages,
 )
 from marketplace.installers._cutoff import NOW, PUBLISH
 from marketplace.installers._model import (
@@ -54,8 +56,10 @@ __all__ = [
     "cleanup_staging",
     "install_package",
     "is_installed",
+    "missing_runtime",
     "resolve_invocation",
     "resolve_package",
+    "skipped_packages",
     "tool_dir",
     "uninstall",
     "validate_argument_value",

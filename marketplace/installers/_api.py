@@ -3,18 +3,22 @@
 from __future__ import annotations
 
 import importlib
-import shutil
 from pathlib import Path
 from typing import Any
 
 from marketplace.errors import InstallError, ResolutionError
+from marketplace.installable import (
+    INSTALLABLE_TYPES,
+    installability,
+    missing_runtime,
+)
 from marketplace.installers._cutoff import PUBLISH
 from marketplace.installers._model import PackageLock
 from marketplace.installers._staging import is_installed, staging, take_prepared, tool_dir
 from marketplace.settings import Settings
 from registry_cache.serverjson import Package, ServerVersion, Transport
 
-SUPPORTED = ("pypi", "npm", "mcpb", "oci", "remote")
+SUPPORTED = INSTALLABLE_TYPES
 # Preference when a server ships several packages and the manifest names none: an isolated
 # Python env is the cheapest and most reproducible, then an npm prefix, then a self-contained
 # bundle, then a container (needs a running daemon), and a remote last (nothing runs locally,
@@ -86,6 +90,21 @@ def install_package(lock: PackageLock, *, settings: Settings) -> Path:
     return target
 
 
+def skipped_packages(server: ServerVersion, chosen: Package | Transport) -> list[str]:
+    """Why each package type preferred over ``chosen`` was passed over (for a warning)."""
+    kind = getattr(chosen, "registry_type", "remote")
+    offered = {p.registry_type for p in server.packages}
+    out = []
+    for preferred in PREFERENCE[: PREFERENCE.index(kind)] if kind in PREFERENCE else ():
+        reason = missing_runtime(preferred) if preferred in offered else None
+        if reason:
+            out.append(
+                f"{server.name}: its {preferred} package is skipped ({reason}); "
+                f"installing the {kind} one instead"
+            )
+    return out
+
+
 def choose_package(
     server: ServerVersion,
     *,
@@ -104,7 +123,10 @@ def choose_package(
     if server.remotes:
         candidates.setdefault("remote", server.remotes[0])
     if not candidates:
-        raise ResolutionError(f"{server.name} {server.version} has no packages and no remotes")
+        raise ResolutionError(
+            f"{server.name} {server.version} cannot be installed: no package (the registry "
+            "lists no packages and no remotes for it)"
+        )
     if preferred_type:
         if preferred_type not in candidates:
             raise ResolutionError(
@@ -114,25 +136,11 @@ def choose_package(
         if preferred_type not in SUPPORTED:
             _module(preferred_type)  # raises the "not supported" error
         return candidates[preferred_type]
-    which = shutil.which
-    runtimes = {
-        "pypi": True,
-        "npm": bool(which("node") and which("npm")),
-        "mcpb": True,
-        "oci": bool(which("docker") or which("podman")),
-        "remote": True,
-    }
     for kind in PREFERENCE:
-        if kind in candidates and runtimes[kind]:
+        if kind in candidates and missing_runtime(kind) is None:
             return candidates[kind]
-    supported = [k for k in candidates if k in SUPPORTED]
-    if supported:
-        needs = {"npm": "node and npm", "oci": "docker or podman"}
-        missing = "; ".join(f"{k} needs {needs.get(k, k)}" for k in supported)
-        raise ResolutionError(
-            f"{server.name} {server.version} cannot run here: {missing} (none found on PATH)"
-        )
+    # The same verdict and words as `mgx tool search` and `info` (marketplace.installable).
+    verdict = installability(candidates)
     raise ResolutionError(
-        f"{server.name} {server.version} ships only {', '.join(candidates)} packages, which "
-        f"mgx cannot install (supported: {', '.join(SUPPORTED)})"
+        f"{server.name} {server.version} cannot be installed here: {verdict.reason}"
     )

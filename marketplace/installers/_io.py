@@ -31,13 +31,28 @@ def tail(text: str, lines: int = 3, width: int = 400) -> str:
     return joined[-width:]
 
 
+_LOG_HINT = "log of this run"  # npm: "A complete log of this run can be found in: PATH"
+
+
 def summarize(text: str, lines: int = 3, width: int = 400) -> str:
-    """The lines of a tool's stderr that say what went wrong (uv/npm/pip prefix them)."""
+    """The lines of a tool's stderr that say what went wrong (uv/npm/pip prefix them).
+
+    Lines are kept whole, never cut mid-word: npm's last error line is the path of its debug
+    log, and a path cut mid-name is worse than none. A line that mentions a log file is kept
+    in preference to the middle ones.
+    """
     kept = [line.strip() for line in text.splitlines() if line.strip()]
     errors = [line for line in kept if line.lower().startswith(_ERROR_PREFIXES)]
-    if errors:
-        return " | ".join(errors[:lines])[:width]
-    return tail(text, lines, width)
+    if not errors:
+        return tail(text, lines, width)
+    chosen = errors[:lines]
+    log = next((line for line in errors if _LOG_HINT in line.lower()), None)
+    if log is not None and log not in chosen:
+        chosen = [*chosen[: lines - 1], log]
+    while len(chosen) > 1 and len(" | ".join(chosen)) > width:
+        chosen.pop(-2 if log is not None and chosen[-1] == log else -1)
+    joined = " | ".join(chosen)
+    return joined if len(joined) <= width else joined[: width - 1] + "…"
 
 
 def run(

@@ -238,7 +238,13 @@ def resolve_invocation(
             for name in unset:
                 missing.setdefault(name, "URL variable")
     if missing:
-        listed = ", ".join(f"{name} ({kind})" for name, kind in missing.items())
+        # A bound name is read from the variable it is bound to: that is the one to set.
+        listed = ", ".join(
+            f"{env_bindings[name]} (bound to {name}, {kind})"
+            if name in env_bindings
+            else f"{name} ({kind})"
+            for name, kind in missing.items()
+        )
         raise ConfigError(
             f"{lock.identifier}: required value(s) not set: {listed}; set them in the environment "
             "(or bind them to another variable in mgx.toml)"

@@ -4,7 +4,8 @@ Resolve: the package's files (and their upload times) come from the index's JSON
 (PEP 691/700); the entry point from the wheel's ``entry_points.txt``; the whole dependency
 closure, with the sha256 of every allowed file, from ``uv pip compile --generate-hashes
 --universal --exclude-newer <cutoff>`` (universal: one lock for every platform), which runs
-while the wheel downloads.
+while the wheel downloads: from uv's cache first when its index pages postdate the cutoff
+(the same answer, see ``_compile_from_cache``), online otherwise.
 
 Install: ``uv venv --relocatable`` then ``uv pip install --require-hashes --no-deps`` of the
 locked requirements, so a file whose digest is not in the lock is refused and nothing outside
@@ -297,8 +298,41 @@ def _compile(
     ]
     if cutoff != NOW:
         argv += ["--exclude-newer", cutoff]
-    text = _io.run(argv, what=f"pypi: resolving {name}=={version}", input=f"{name}=={version}\n")
-    return parse_requirements(text)
+    what = f"pypi: resolving {name}=={version}"
+    wanted = f"{name}=={version}\n"
+    if cutoff != NOW and index == _index_url(DEFAULT_BASE):
+        cached = _compile_from_cache(uv, argv, cutoff=cutoff, what=what, wanted=wanted)
+        if cached is not None:
+            return cached
+    return parse_requirements(_io.run(argv, what=what, input=wanted))
+
+
+def _compile_from_cache(
+    uv: str, argv: list[str], *, cutoff: str, what: str, wanted: str
+) -> tuple[LockedDependency, ...] | None:
+    """The same resolution from uv's cache alone, when that provably gives the same lock.
+
+    With ``--exclude-newer CUTOFF`` the resolver may only use files uploaded before CUTOFF. An
+    index page uv cached *after* CUTOFF lists every such file, so a resolution whose every
+    package page in the cache is newer than CUTOFF is the one the index would give online
+    (about 0.13 s instead of 0.9 s, most of which is uv revalidating those pages). A miss (a
+    page not cached: the offline resolver fails) or any page cached before CUTOFF falls back
+    to the online resolution. Only PyPI's pages are checked (uv's ``simple-v*/pypi`` cache);
+    a layout this code does not recognise finds no page and so also falls back.
+    """
+    from datetime import datetime
+
+    try:
+        closure = parse_requirements(_io.run([*argv, "--offline"], what=what, input=wanted))
+        cache = Path(_io.run([uv, "cache", "dir", "--no-config"], what="uv cache dir").strip())
+        limit = datetime.fromisoformat(cutoff.replace("Z", "+00:00")).timestamp()
+    except (InstallError, ResolutionError, ValueError):
+        return None
+    for dep in closure:
+        pages = list(cache.glob(f"simple-v*/pypi/{canonical(dep.name)}.rkyv"))
+        if not pages or max(p.stat().st_mtime for p in pages) <= limit:
+            return None
+    return closure
 
 
 def parse_requirements(text: str) -> tuple[LockedDependency, ...]:

@@ -12,6 +12,7 @@ import sys
 import typer
 
 from marketplace.cli import client as client_cli
+from marketplace.cli import init as init_cli
 from marketplace.cli import registry as registry_cli
 from marketplace.cli import tool as tool_cli
 from runtime.cli import agent as agent_cli
@@ -33,13 +34,30 @@ app.add_typer(client_cli.app, name="client")
 app.add_typer(model_cli.app, name="model")
 agent_cli.register(app)
 run_cli.register(app)
+app.command("init")(init_cli.init)
 
 _debug = False
+
+
+def _show_version(value: bool) -> None:
+    if value:
+        from importlib.metadata import version
+
+        typer.echo(f"mgx {version('mgx')}")
+        raise typer.Exit(0)
 
 
 @app.callback()
 def _root(
     debug: bool = typer.Option(False, "--debug", help="Show full tracebacks on errors."),
+    _version: bool = typer.Option(
+        False,
+        "--version",
+        "-V",
+        is_eager=True,
+        callback=_show_version,
+        help="Print mgx's version and exit.",
+    ),
 ) -> None:
     global _debug
     _debug = debug
@@ -65,6 +83,8 @@ def _click_exit(exc: Exception) -> int | None:
     if isinstance(exc, typer.Abort):
         sys.stderr.write("mgx: aborted\n")
         return 1
+    if type(exc).__name__ == "NoArgsIsHelpError":
+        return 0  # `mgx` or `mgx tool` alone: the help is printed already, and that is success
     for module_name in ("typer._click.exceptions", "click.exceptions"):
         try:
             ce = importlib.import_module(module_name)

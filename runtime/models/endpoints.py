@@ -20,7 +20,7 @@ import time
 from dataclasses import dataclass
 
 from marketplace.settings import Settings
-from runtime.errors import ModelServerError
+from runtime.errors import ModelNotFoundError, ModelServerError
 from runtime.models.state import StateStore, read_api_key
 
 METRICS_TTL_S = 1.0
@@ -95,7 +95,7 @@ def resolve_target(name_or_url: str, *, settings: Settings) -> ModelTarget:
         return ModelTarget(
             name=name_or_url, model=external.model, endpoints=external.urls, api_key=api_key
         )
-    raise ModelServerError(
+    raise ModelNotFoundError(
         f"no model named {name_or_url!r}: serve one (`mgx model serve`), register an endpoint "
         "(`mgx model add`), or pass a URL like http://127.0.0.1:8000/v1"
     )

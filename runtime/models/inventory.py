@@ -11,7 +11,7 @@ import time
 from dataclasses import dataclass
 
 from marketplace.settings import Settings
-from runtime.errors import ModelServerError
+from runtime.errors import ModelInputError, ModelNotFoundError, ModelServerError
 from runtime.models.endpoints import is_url, normalize_base_url, resolve_target
 from runtime.models.metrics import MetricsSample, ModelStats, compute_stats, fetch_sample
 from runtime.models.state import ExternalRecord, ServerRecord, StateStore, check_name
@@ -100,7 +100,7 @@ async def model_status(*, settings: Settings, name: str | None = None) -> list[I
     records = store.servers(name)
     externals = [e for e in store.externals() if name is None or e.name == name]
     if name is not None and not records and not externals:
-        raise ModelServerError(f"no model named {name}; see `mgx model list`")
+        raise ModelNotFoundError(f"no model named {name}; see `mgx model list`")
     now = time.time()
     for record in records:
         alive = is_alive(record)
@@ -183,12 +183,12 @@ def add_external(
     """Register an OpenAI-compatible endpoint under ``name`` (the key stays in the env var)."""
     check_name(name)
     if not urls:
-        raise ModelServerError("give at least one --url")
+        raise ModelInputError("give at least one --url")
     bad = [u for u in urls if not is_url(u)]
     if bad:
-        raise ModelServerError(f"not an http(s) URL: {bad[0]}")
+        raise ModelInputError(f"not an http(s) URL: {bad[0]}")
     if api_key_env is not None and not _ENV_NAME.match(api_key_env):
-        raise ModelServerError(
+        raise ModelInputError(
             f"--api-key-env takes the NAME of an environment variable, not {api_key_env!r}"
         )
     store = StateStore(settings)
@@ -200,9 +200,9 @@ def add_external(
     )
     with store.locked():
         if store.servers(name):
-            raise ModelServerError(f"{name} is a managed model; choose another name")
+            raise ModelInputError(f"{name} is a managed model; choose another name")
         if store.external(name) is not None and not replace:
-            raise ModelServerError(f"{name} is already registered; pass --replace to change it")
+            raise ModelInputError(f"{name} is already registered; pass --replace to change it")
         store.save_external(record)
     return record
 
@@ -213,8 +213,8 @@ def remove_external(name: str, *, settings: Settings) -> None:
     with store.locked():
         if not store.remove_external(name):
             if store.servers(name):
-                raise ModelServerError(f"{name} is a managed model: use `mgx model stop {name}`")
-            raise ModelServerError(f"no external endpoint named {name}")
+                raise ModelInputError(f"{name} is a managed model: use `mgx model stop {name}`")
+            raise ModelNotFoundError(f"no external endpoint named {name}")
 
 
 async def _sample_or_error(url: str, api_key: str | None) -> MetricsSample | str:

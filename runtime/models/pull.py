@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from marketplace.settings import Settings
-from runtime.errors import ModelServerError
+from runtime.errors import ModelInputError, ModelServerError
 
 _REPO_ID = re.compile(r"^[A-Za-z0-9][\w.-]*(/[\w.-]+)?$")
 
@@ -63,10 +63,10 @@ def pull_model(
     candidate = Path(model).expanduser()
     if candidate.is_dir():
         if not (candidate / "config.json").is_file():
-            raise ModelServerError(f"{candidate} is a directory but has no config.json")
+            raise ModelInputError(f"{candidate} is a directory but has no config.json")
         return _result(model, candidate.resolve(), local=True)
     if not _REPO_ID.match(model):
-        raise ModelServerError(
+        raise ModelInputError(
             f"{model!r} is neither a local directory nor a Hugging Face id like 'org/name'"
         )
 

@@ -26,7 +26,7 @@ from typing import Any
 
 from marketplace._process import run
 from marketplace.settings import Settings
-from runtime.errors import ModelServerError
+from runtime.errors import ModelNotFoundError, ModelServerError
 from runtime.models.families import Detection, detect_family, find_template
 from runtime.models.gpu import FitCheck, check_fit, detect_gpus, estimate_footprint
 from runtime.models.pull import local_model_dir
@@ -331,7 +331,7 @@ def stop_servers(
     with store.locked():
         records = [r for r in store.servers(name) if port is None or r.port == port]
         if not records:
-            raise ModelServerError(f"no managed server named {name}; see `mgx model list`")
+            raise ModelNotFoundError(f"no managed server named {name}; see `mgx model list`")
         for record in records:
             if is_alive(record):
                 _kill_group(record.pid, grace=grace)
@@ -350,7 +350,7 @@ async def switch_model(
     store = StateStore(settings)
     records = store.servers(name)
     if not records:
-        raise ModelServerError(f"no managed server named {name}; see `mgx model list`")
+        raise ModelNotFoundError(f"no managed server named {name}; see `mgx model list`")
     stop_servers(name, settings=settings)
     results = []
     for index, record in enumerate(records):

@@ -11,6 +11,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+from marketplace.usage import UsageRecorder
 from runtime.errors import ToolError
 from runtime.tools._filters import ToolFilter
 from runtime.tools._model import HubTool, ServerSpec, ServerStatus, ToolOutcome
@@ -46,6 +47,7 @@ class ToolHub:
         max_result_chars: int = DEFAULT_MAX_CHARS,
         log_dir: Path | None = None,
         require_all: bool = True,
+        usage: UsageRecorder | None = None,
     ) -> None:
         names = [s.name for s in servers]
         if len(set(names)) != len(names):
@@ -65,6 +67,8 @@ class ToolHub:
         }
         self._tools: dict[str, HubTool] = {}
         self._entered = False
+        # Local usage counts (marketplace.usage): buffered per call, written when the hub closes.
+        self.usage = usage if usage is not None else UsageRecorder.from_env()
 
     async def __aenter__(self) -> ToolHub:
         if self._entered:
@@ -97,6 +101,7 @@ class ToolHub:
     async def _stop_all(self) -> None:
         # Shielded so that a cancelled caller still waits for every process to go away.
         await asyncio.shield(asyncio.gather(*(c.stop() for c in self._conns.values())))
+        self.usage.flush()
 
     def _index_tools(self) -> None:
         pairs = [
@@ -197,12 +202,14 @@ class ToolHub:
         text, is_error, structured = await self._conns[tool.server].call(
             tool.tool, dict(arguments or {}), timeout=timeout or self.call_timeout
         )
+        duration = time.perf_counter() - started
+        self.usage.record(tool.server, tool.tool, error=is_error, seconds=duration)
         return ToolOutcome(
             name=name,
             text=text,
             is_error=is_error,
             structured=structured,
-            duration_s=time.perf_counter() - started,
+            duration_s=duration,
         )
 
 

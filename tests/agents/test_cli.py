@@ -77,7 +77,7 @@ def test_more_models_than_agents_is_refused(capsys):
 def test_unknown_model_is_a_clear_error(capsys):
     code = main(["agent", "task", "--model", "no-such-model"])
     _, err = capsys.readouterr()
-    assert code == 1 and err.startswith("mgx: error: no model named 'no-such-model'")
+    assert code == 2 and err.startswith("mgx: error: no model named 'no-such-model'")
 
 
 def test_team_json_when_every_agent_stops_at_max_steps(capsys):

@@ -79,7 +79,9 @@ def test_load_toolset_reads_the_lock_and_bindings(tmp_path, http_demo, mgx_home)
     assert "k-123" not in repr(spec)
     with pytest.raises(ConfigError, match="no tool set 'nope'"):
         load_toolset(settings, root, "nope", environ={"DEMO_KEY": "x"})
-    with pytest.raises(ConfigError, match=r"required value\(s\) not set: X-Api-Key"):
+    # The missing value is named by the variable it is bound to (what the user must set).
+    missing = r"required value\(s\) not set: DEMO_KEY \(bound to X-Api-Key, header\)"
+    with pytest.raises(ConfigError, match=missing):
         load_toolset(settings, root, "research", environ={})
 
 

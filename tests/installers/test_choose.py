@@ -77,7 +77,10 @@ def test_prefers_by_order_among_usable(path_with) -> None:  # type: ignore[no-un
 def test_skips_types_whose_runtime_is_missing(path_with) -> None:  # type: ignore[no-untyped-def]
     path_with()  # nothing on PATH
     assert kind(choose_package(server("npm", "oci", remote=True))) == "remote"
-    with pytest.raises(ResolutionError, match="npm needs node and npm; oci needs docker or podman"):
+    with pytest.raises(
+        ResolutionError,
+        match="npm needs node and npm, not found on PATH; oci needs docker or podman",
+    ):
         choose_package(server("npm", "oci"))
     path_with("node")  # npm alone is not enough
     with pytest.raises(ResolutionError, match="npm needs node and npm"):
@@ -93,9 +96,9 @@ def test_manifest_preference_wins(path_with) -> None:  # type: ignore[no-untyped
 
 
 def test_unsupported_types_are_explained() -> None:
-    with pytest.raises(ResolutionError, match="ships only nuget packages"):
+    with pytest.raises(ResolutionError, match="mgx cannot install nuget packages"):
         choose_package(server("nuget"))
     with pytest.raises(InstallError, match="not supported"):
         choose_package(server("nuget", "pypi"), preferred_type="nuget")
-    with pytest.raises(ResolutionError, match="no packages and no remotes"):
+    with pytest.raises(ResolutionError, match="no package .*no packages and no remotes"):
         choose_package(server())

@@ -133,8 +133,12 @@ def test_errors_name_the_problem() -> None:
         loads("version = 1\n[tools\n")
     with pytest.raises(LockError, match="format version 2"):
         loads("version = 2\n")
-    with pytest.raises(LockError, match="format version None"):
+    with pytest.raises(LockError, match="must be the integer 1 .*; found no version key"):
         loads("[tools]\n")
+    with pytest.raises(LockError, match="found '1', a str"):
+        loads('version = "1"\n')
+    with pytest.raises(LockError, match="unknown key 'extra'"):
+        loads("version = 1\nextra = 1\n")
     with pytest.raises(LockError, match="missing its \\[package\\] table"):
         loads('version = 1\n[tools."a/b"]\nserver = "a/b"\nversion = "1"\n')
     with pytest.raises(LockError, match="not the table's name"):

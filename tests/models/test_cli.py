@@ -36,7 +36,7 @@ def test_add_list_status_stats_remove(
         "api_key_env": "POOL_KEY",
     }
     code, _, err = mgx(capsys, "model", "add", "pool", "--url", a.url, "--model", "x")
-    assert code == 1 and "already registered; pass --replace" in err
+    assert code == 2 and "already registered; pass --replace" in err
 
     code, out, _ = mgx(capsys, "model", "list", "--json")
     (entry,) = json.loads(out)
@@ -65,7 +65,7 @@ def test_add_list_status_stats_remove(
 
     assert mgx(capsys, "model", "remove", "pool")[0] == 0
     code, _, err = mgx(capsys, "model", "remove", "pool")
-    assert code == 1 and err == "mgx: error: no external endpoint named pool\n"
+    assert code == 2 and err == "mgx: error: no external endpoint named pool\n"
 
 
 def test_add_refuses_a_key_value_in_place_of_a_variable_name(
@@ -75,7 +75,7 @@ def test_add_refuses_a_key_value_in_place_of_a_variable_name(
         capsys, "model", "add", "c", "--url", "https://api.example/v1", "--model", "m",
         "--api-key-env", "sk-live-123",
     )  # fmt: skip
-    assert code == 1 and "NAME of an environment variable" in err
+    assert code == 2 and "NAME of an environment variable" in err
     assert "sk-live-123" not in json.dumps(mgx(capsys, "model", "list", "--json")[1])
 
 
@@ -105,9 +105,9 @@ def test_serve_with_a_missing_python(capsys: pytest.CaptureFixture[str]) -> None
 
 def test_stop_and_switch_unknown(capsys: pytest.CaptureFixture[str]) -> None:
     code, _, err = mgx(capsys, "model", "stop", "ghost")
-    assert code == 1 and "no managed server named ghost" in err
+    assert code == 2 and "no managed server named ghost" in err
     code, _, err = mgx(capsys, "model", "switch", "ghost", "other")
-    assert code == 1 and "no managed server named ghost" in err
+    assert code == 2 and "no managed server named ghost" in err
 
 
 def test_gpus_without_nvidia_smi(
@@ -133,9 +133,9 @@ def test_pull_local_directory_and_offline_errors(
     assert result["local"] is True and result["files"] == 2 and result["path"] == str(model)
 
     code, _, err = mgx(capsys, "model", "pull", str(tmp_path))
-    assert code == 1 and "has no config.json" in err
+    assert code == 2 and "has no config.json" in err
     code, _, err = mgx(capsys, "model", "pull", "not a model id!")
-    assert code == 1 and "neither a local directory nor a Hugging Face id" in err
+    assert code == 2 and "neither a local directory nor a Hugging Face id" in err
 
     # In a child process: huggingface_hub reads HF_HUB_OFFLINE once, when first imported.
     import os

@@ -92,8 +92,8 @@ def test_info_text_and_json() -> None:
 @pytest.mark.parametrize(
     ("args", "message", "code"),
     [
-        (("tool", "info", "does/not-exist", "--offline"), "no server named 'does/not-exist'", 1),
-        (("tool", "info", f"{TIME}@0.0.0", "--offline"), "has no version '0.0.0'", 1),
+        (("tool", "info", "does/not-exist", "--offline"), "no server named 'does/not-exist'", 2),
+        (("tool", "info", f"{TIME}@0.0.0", "--offline"), "has no version '0.0.0'", 2),
         (("tool", "search", "x", "--type", "rpm", "--offline"), "unknown package type 'rpm'", 2),
         (("registry", "sync", "nope"), "no enabled registry named 'nope'", 2),
         (("registry", "add", "Bad Name", "https://x.example"), "invalid registry name", 2),
