@@ -88,7 +88,11 @@ async def test_tool_run_serves_one_tool_under_its_own_names(gw_project: GwProjec
 async def test_policy_require_refuses_an_unverified_tool(gw_project: GwProject) -> None:
     manifest = gw_project.root / "mgx.toml"
     manifest.write_text('[policy]\nverify = "require"\n\n' + manifest.read_text())
+    # The bundles verify by their sha256; a lock recording one as unverified must not start.
+    lock = gw_project.root / "mgx.lock"
+    lock.write_text(lock.read_text().replace('status = "verified"', 'status = "unverified"', 1))
     async with stdio_gateway(gw_project, "tool", "serve", "-t", "work") as c:
         refused = await c.call_tool("alpha__echo", {"text": "x"})
         assert refused.is_error and 'verify = "require"' in result_text(refused)
-    assert not (gw_project.state / "logs").exists()  # preflight ran before any start
+    # preflight refused alpha before its server started (beta, verified, may have started)
+    assert not (gw_project.state / "logs" / "alpha.log").exists()
