@@ -49,6 +49,18 @@ async def test_lists_and_calls_namespaced_tools_denied_tool_absent(gw_project: G
             assert SECRET.encode() not in path.read_bytes(), path
 
 
+async def test_gateway_calls_are_counted_in_local_usage(gw_project: GwProject) -> None:
+    from marketplace.usage import UsageStore
+
+    async with stdio_gateway(gw_project, "tool", "serve", "-t", "work") as c:
+        for _ in range(3):
+            assert result_text(await c.call_tool("alpha__add", {"a": 1, "b": 2})) == "3"
+        assert result_text(await c.call_tool("beta__echo", {"text": "hi"})) == "hi"
+    rows = {(r.server, r.tool): r for r in UsageStore.for_settings(gw_project.settings).summary()}
+    assert rows[("alpha", "add")].calls == 3 and rows[("alpha", "add")].errors == 0
+    assert rows[("beta", "echo")].calls == 1
+
+
 async def test_crashed_server_is_restarted_once(gw_project: GwProject) -> None:
     async with stdio_gateway(gw_project, "tool", "serve", "-t", "work") as c:
         first = int(result_text(await c.call_tool("alpha__pid", {})))
