@@ -242,6 +242,21 @@ async def test_a_demanded_call_truncated_again_when_constrained_is_an_error(
     assert len(llm.requests) == 2
 
 
+async def test_raw_control_characters_in_a_string_are_read(
+    llm: ScriptedLLM, client: ChatClient
+) -> None:
+    # Constrained decoding (xgrammar) lets a tab or another control character into a JSON
+    # string unescaped; strict JSON refuses it, which used to lose the whole call.
+    args = '{"city": "Pa\tris\x0b", "days": 2}'
+    llm.add(Reply(tool_calls=[call("get_weather", args)]))
+    llm.add(Reply(content='{"name": "get_weather", "arguments": {"city": "Li\x01lle"}}'))
+    done = await client.complete(ASK, tools=TOOLS)
+    assert done.tool_calls[0].arguments == {"city": "Pa\tris\x0b", "days": 2}
+    assert done.repair == "parser" and len(llm.requests) == 1
+    again = await client.complete(ASK, tools=TOOLS)
+    assert again.repair == "content" and again.tool_calls[0].arguments == {"city": "Li\x01lle"}
+
+
 async def test_constrained_answer_parsed_by_the_server_is_accepted(
     llm: ScriptedLLM, client: ChatClient
 ) -> None:
