@@ -92,7 +92,9 @@ class ChatClient:
         Raises ``LLMError`` when the endpoint keeps failing, refuses the request, stops at
         ``max_tokens`` (``finish_reason == "length"``: truncation, even with complete
         tool calls, since the answer was cut short) or makes no valid call of an offered
-        tool even after the constrained retry.
+        tool even after the constrained retry. One exception: when ``tool_choice`` demands
+        a call (``required`` or a named tool), a truncated first answer is an unusable
+        call like any other and gets the constrained retry; only its truncation raises.
         """
         started = time.perf_counter()
         body: dict[str, Any] = {
@@ -114,16 +116,26 @@ class ChatClient:
 
         offered = tool_params(tools)
         answer, ttft = await self._send(body)
-        self._check_truncation(answer, max_tokens)
+        wants_call = tool_choice == "required" or isinstance(tool_choice, dict)
+        # A demanded call cut off at max_tokens (a weak model under a grammar that leaves
+        # the arguments free, say) is retried constrained; any other truncation is an error.
+        truncated = bool(offered) and wants_call and answer.finish_reason == "length"
+        if not truncated:
+            self._check_truncation(answer, max_tokens)
         usage = answer.usage
         res = resolve(answer, offered, tool_choice)
-        wants_call = tool_choice == "required" or isinstance(tool_choice, dict)
-        if (
+        if truncated or (
             offered
             and tool_choice != "none"
             and (res.problems or (not res.calls and (res.attempted or wants_call)))
         ):
-            first = res.problems[0] if res.problems else "no parsable tool call in the answer"
+            first = (
+                f"the answer hit the token limit ({max_tokens})"
+                if truncated
+                else res.problems[0]
+                if res.problems
+                else "no parsable tool call in the answer"
+            )
             log.debug("tool call needs a constrained retry: %s", first)
             answer, ttft = await self._send(self._constrained(body, offered, tool_choice))
             self._check_truncation(answer, max_tokens)

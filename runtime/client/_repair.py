@@ -23,7 +23,10 @@ from typing import Any
 from runtime.client._assemble import RawAnswer, RawCall
 from runtime.client._schema import argument_problem
 
-_DECODER = json.JSONDecoder()
+# Lenient about raw control characters (a tab, a form feed) inside strings: models write
+# them, and grammar-constrained decoding lets them through (xgrammar's JSON strings exclude
+# only '"', '\\' and line breaks); a strict parse would lose an otherwise valid call.
+_DECODER = json.JSONDecoder(strict=False)
 # Markers that a chat template uses to start a tool call; seeing one in the text means the
 # model tried to call a tool even when nothing could be parsed out of it.
 _MARKERS = ("<tool_call>", "[TOOL_CALLS]", "<|python_tag|>", "<function=", "<tool_calls>")

@@ -1,10 +1,13 @@
 """One agent's round: from a fresh prompt (task + current answers) to one workflow call.
 
 The agent may call its MCP tools in between (at most ``max_steps`` model calls). A turn that
-ends without a workflow call gets one reminder; the reminder asks for ``tool_choice:
-required`` (so vLLM constrains the output to a tool call), and a server that refuses that
-parameter with HTTP 400/422 is asked again without it. Any failure raises ``RoundFailed``:
-the orchestrator drops the agent.
+ends without a workflow call gets one reminder. A request that demands a workflow call (the
+reminder, or every request under ``require_tool_call``) is the constrained one:
+``tool_choice: required``, ``parallel_tool_calls: false`` and the workflow tools marked
+``strict``, so a server with constrained decoding (vLLM) generates exactly one call whose
+arguments match the schema, ``maxLength`` included, and ``max_tokens`` fits the longest such
+call. A server that refuses any of that with HTTP 400/422 is asked again the plain way, and
+never asked so again. Any failure raises ``RoundFailed``: the orchestrator drops the agent.
 """
 
 from __future__ import annotations
@@ -20,9 +23,11 @@ from runtime.agent import RunUsage
 from runtime.coordination._model import CoordinationEvent, EventSink, Member
 from runtime.coordination._state import Answer
 from runtime.coordination._workflow import (
+    NEW_ANSWER,
     WORKFLOW_TOOLS,
     WorkflowCall,
     read_workflow_call,
+    workflow_call_token_bound,
     workflow_tools,
 )
 from runtime.errors import LLMError
@@ -85,6 +90,33 @@ class RoundSetup:
     spent: Callable[[], int] = lambda: 0  # tokens spent by the whole team so far
 
 
+@dataclass(frozen=True)
+class _Tools:
+    """The tools of one round, as the plain request and the demanding request send them."""
+
+    plain: list[dict[str, Any]]
+    strict: list[dict[str, Any]]
+    call_tokens: int | None  # enough max_tokens for the longest workflow call, if bounded
+
+
+def _round_tools(setup: RoundSetup, holders: Sequence[str], answered: int) -> _Tools:
+    chars = setup.max_answer_chars
+    strict = workflow_tools(holders, max_answer_chars=chars, strict=True)
+    if holders and setup.max_answers is not None and answered >= setup.max_answers:
+        # Out of answers: the constrained request offers only what would be accepted, or a
+        # grammar-driven model may pick new_answer every time and never vote. (The plain
+        # request keeps it: a model that calls it reads why it was refused.)
+        strict = [t for t in strict if t["function"]["name"] != NEW_ANSWER]
+    return _Tools(
+        plain=[*setup.mcp_tools, *workflow_tools(holders, max_answer_chars=chars)],
+        strict=[*setup.mcp_tools, *strict],
+        # An MCP tool's call is not bounded by its schema: no bound when one is offered.
+        call_tokens=None
+        if setup.mcp_tools
+        else workflow_call_token_bound(holders, max_answer_chars=chars),
+    )
+
+
 def coordination_messages(
     member: Member, task: str, answers: Sequence[Answer]
 ) -> list[dict[str, Any]]:
@@ -118,16 +150,15 @@ async def run_round(
 ) -> WorkflowCall:
     """Run one round of ``member`` (seen as ``agent_id``) and return its workflow call."""
     holders = [a.agent for a in answers]
-    tools = [*setup.mcp_tools, *workflow_tools(holders, max_answer_chars=setup.max_answer_chars)]
+    tools = _round_tools(setup, holders, answered)
     mcp_names = frozenset(t["function"]["name"] for t in setup.mcp_tools)
     history = coordination_messages(member, setup.task, answers)
     for message in history:
         emit(CoordinationEvent(agent=agent_id, kind="message", data=message))
     reminded = False
     for _ in range(setup.max_steps):
-        wants = reminded or setup.require_tool_call
-        tool_choice = "required" if wants and not stats.tool_choice_refused else None
-        completion = await _complete(member, history, tools, tool_choice, stats, setup)
+        demand = (reminded or setup.require_tool_call) and not stats.tool_choice_refused
+        completion = await _complete(member, history, tools, demand, stats, setup)
         calls: list[ToolCall] = []
         if completion is not None:
             message = completion.as_message()
@@ -194,37 +225,46 @@ async def run_round(
 async def _complete(
     member: Member,
     history: list[dict[str, Any]],
-    tools: list[dict[str, Any]],
-    tool_choice: Any,
+    tools: _Tools,
+    demand: bool,
     stats: AgentStats,
     setup: RoundSetup,
 ) -> Completion | None:
     """One model call with the fallbacks for servers that refuse a parameter; None when the
-    model's tool call was unusable and its constrained retry was refused."""
+    model's tool call was unusable and its constrained retry was refused. ``demand``: the
+    constrained request for exactly one workflow call (see the module docstring)."""
     # Checked before each request, so the call that crossed the budget still counts (its
     # answer is on the board) and no request starts once the budget is spent.
     if setup.token_budget is not None and setup.spent() >= setup.token_budget:
         raise BudgetExhausted(f"the team's token budget of {setup.token_budget} is spent")
     extra = dict(member.request_extra) if member.request_extra else None
+    offered, tool_choice, max_tokens = tools.plain, None, member.max_tokens
+    if demand:
+        offered, tool_choice = tools.strict, "required"
+        # One workflow call per turn counts; with this vLLM's grammar also ends after the
+        # first call instead of allowing a list of them. The member's own extra wins.
+        extra = {"parallel_tool_calls": False, **(extra or {})}
+        if tools.call_tokens is not None:
+            max_tokens = max(max_tokens or 0, tools.call_tokens)
     t0 = time.perf_counter()
     try:
         completion = await member.client.complete(
             history,
-            tools=tools,
+            tools=offered,
             tool_choice=tool_choice,
             temperature=member.temperature,
-            max_tokens=member.max_tokens,
+            max_tokens=max_tokens,
             extra=extra,
         )
     except LLMError as exc:
         refused = _REFUSED.search(str(exc))
         if not refused or (tool_choice is None and not _FORMAT.search(str(exc))):
             raise RoundFailed(str(exc)) from exc
-        if tool_choice is not None:
-            # tool_choice (or the constrained retry's response_format) was refused: ask the
-            # plain way, and never send tool_choice to this member again.
+        if demand:
+            # tool_choice, strict tools or parallel_tool_calls (or the constrained retry's
+            # response_format) were refused: ask the plain way, and never demand again.
             stats.tool_choice_refused = True
-            return await _complete(member, history, tools, None, stats, setup)
+            return await _complete(member, history, tools, False, stats, setup)
         # The plain request went through but its constrained retry (response_format) was
         # refused: the model's call was unusable; the caller's reminder asks once more.
         stats.usage = replace(stats.usage, model_calls=stats.usage.model_calls + 1)

@@ -35,16 +35,32 @@ REASON_MAX_CHARS = 300
 
 
 def workflow_tools(
-    holders: Sequence[str], *, max_answer_chars: int | None = None
+    holders: Sequence[str], *, max_answer_chars: int | None = None, strict: bool = False
 ) -> list[dict[str, Any]]:
     """The OpenAI ``tools`` entries for the workflow tools, given the current answer holders.
 
     ``max_answer_chars`` bounds ``new_answer``'s content in the schema (``maxLength``), which
-    servers with constrained decoding enforce while generating."""
-    content: dict[str, Any] = {"type": "string", "description": "Your complete answer."}
+    servers with constrained decoding enforce while generating.
+
+    ``strict`` marks the tools ``"strict": true`` (with ``additionalProperties: false``, as
+    OpenAI's strict mode requires): the request that demands a workflow call sends them so.
+    It matters on vLLM: for ``tool_choice: required`` its structural tag constrains the
+    arguments of a tool to the tool's schema only when the tool is strict; a non-strict
+    tool's arguments are free JSON, which a weak model may never close.
+    """
+    content: dict[str, Any] = {
+        "type": "string",
+        "description": "Your complete answer.",
+        "minLength": 1,
+    }
     if max_answer_chars is not None:
         content["maxLength"] = max_answer_chars
-    tools = [
+        if strict:
+            # A blank answer is refused (read_workflow_call): under constrained decoding the
+            # grammar rules it out. xgrammar compiles a pattern instead of the lengths, so
+            # the pattern carries the length bound too.
+            content["pattern"] = rf"^\S[\s\S]{{0,{max_answer_chars - 1}}}$"
+    tools: list[dict[str, Any]] = [
         {
             "type": "function",
             "function": {
@@ -84,7 +100,30 @@ def workflow_tools(
                 },
             }
         )
+    if strict:
+        for tool in tools:
+            tool["function"]["strict"] = True
+            tool["function"]["parameters"]["additionalProperties"] = False
     return tools
+
+
+# Generous tokens per character of a bounded string (a JSON escape such as \u00e9 may take
+# several tokens for one character) and for the call's fixed part (name, keys, braces).
+_TOKENS_PER_CHAR = 2
+_CALL_OVERHEAD_TOKENS = 64
+
+
+def workflow_call_token_bound(
+    holders: Sequence[str], *, max_answer_chars: int | None
+) -> int | None:
+    """Enough tokens for the longest valid workflow call, or ``None`` when ``new_answer``'s
+    content is unbounded. A request that demands a workflow call under constrained decoding
+    gets at least this ``max_tokens``: the call always fits, and a server default (often the
+    whole context) never lets a weak model run on."""
+    if max_answer_chars is None:
+        return None
+    longest = max(max_answer_chars, REASON_MAX_CHARS if holders else 0)
+    return _TOKENS_PER_CHAR * longest + _CALL_OVERHEAD_TOKENS
 
 
 def read_workflow_call(name: str, arguments: Any, holders: Sequence[str]) -> WorkflowCall | str:

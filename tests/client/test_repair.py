@@ -220,6 +220,43 @@ async def test_named_tool_choice_constrains_to_that_tool(
     assert done.tool_calls[0].arguments == {"city": "Paris", "days": 2}
 
 
+async def test_a_demanded_call_cut_off_at_max_tokens_gets_the_constrained_retry(
+    llm: ScriptedLLM, client: ChatClient
+) -> None:
+    # A weak model under a grammar that leaves the arguments free runs to max_tokens: the
+    # demanded call is retried constrained instead of failing as truncation.
+    cut = '<tool_call>{"name": "get_weather", "arguments": {"city": "Paaaaaaaa'
+    llm.add(Reply(content=cut, finish_reason="length"), constrained_ok)
+    done = await client.complete(ASK, tools=TOOLS, tool_choice="required", max_tokens=16)
+    assert done.repair == "constrained" and done.tool_calls[0].arguments == VALID["arguments"]
+    assert "response_format" in llm.requests[1] and llm.requests[1]["max_tokens"] == 16
+
+
+async def test_a_demanded_call_truncated_again_when_constrained_is_an_error(
+    llm: ScriptedLLM, client: ChatClient
+) -> None:
+    cut = Reply(content='{"name": "get_weather", "arguments": {"city": "Pa', finish_reason="length")
+    llm.add(cut, cut)
+    with pytest.raises(LLMError, match=r"truncated.*\(16\)"):
+        await client.complete(ASK, tools=TOOLS, tool_choice="required", max_tokens=16)
+    assert len(llm.requests) == 2
+
+
+async def test_raw_control_characters_in_a_string_are_read(
+    llm: ScriptedLLM, client: ChatClient
+) -> None:
+    # Constrained decoding (xgrammar) lets a tab or another control character into a JSON
+    # string unescaped; strict JSON refuses it, which used to lose the whole call.
+    args = '{"city": "Pa\tris\x0b", "days": 2}'
+    llm.add(Reply(tool_calls=[call("get_weather", args)]))
+    llm.add(Reply(content='{"name": "get_weather", "arguments": {"city": "Li\x01lle"}}'))
+    done = await client.complete(ASK, tools=TOOLS)
+    assert done.tool_calls[0].arguments == {"city": "Pa\tris\x0b", "days": 2}
+    assert done.repair == "parser" and len(llm.requests) == 1
+    again = await client.complete(ASK, tools=TOOLS)
+    assert again.repair == "content" and again.tool_calls[0].arguments == {"city": "Li\x01lle"}
+
+
 async def test_constrained_answer_parsed_by_the_server_is_accepted(
     llm: ScriptedLLM, client: ChatClient
 ) -> None:

@@ -5,11 +5,14 @@ from __future__ import annotations
 import json
 import threading
 from contextlib import AsyncExitStack
+from dataclasses import replace
 from typing import Any
 
+import jsonschema
 import pytest
 
 from runtime.coordination import CoordinationEvent, CoordinationOptions, coordinate
+from runtime.coordination._workflow import workflow_call_token_bound
 from runtime.errors import AgentError
 from tests.scripted_llm import Fail, Reply, ScriptedLLM
 
@@ -391,3 +394,72 @@ async def test_a_designated_presenter_that_failed_leaves_the_winner_presenting()
             members = await members_for(stack, [a, down], max_retries=0)
             result = await coordinate("t", members, options=CoordinationOptions(presenter="m2"))
     assert result.presenter == "agent1" and result.answer == "presented by the winner"
+
+
+async def test_the_demanded_workflow_call_is_strict_single_and_bounded():
+    # What lets vLLM's constrained decoding supply the call: strict tools (their arguments
+    # follow the schema), one call only, and max_tokens that fits the longest valid call.
+    demanded: list[dict[str, Any]] = []
+
+    def script(body: dict[str, Any]) -> Reply:
+        if presenting(body):
+            return Reply(content="final")
+        demanded.append(body)
+        return vote("agent1") if answers_in(body) else new_answer("red")
+
+    with ScriptedLLM(default=script) as server:
+        async with AsyncExitStack() as stack:
+            members = await members_for(stack, [server])
+            members[0] = replace(members[0], max_tokens=32)
+            result = await coordinate(
+                "t",
+                members,
+                options=CoordinationOptions(
+                    require_tool_call=True, max_answer_chars=40, max_answers=1
+                ),
+            )
+        presenting_requests = [r for r in server.requests if presenting(r)]
+    assert result.tally == {"agent1": 1}
+    first, second = demanded
+    for body in demanded:
+        assert body["tool_choice"] == "required" and body["parallel_tool_calls"] is False
+        for tool in body["tools"]:
+            assert tool["function"]["strict"] is True
+            assert tool["function"]["parameters"]["additionalProperties"] is False
+    assert first["max_tokens"] == workflow_call_token_bound([], max_answer_chars=40)
+    assert second["max_tokens"] == workflow_call_token_bound(["agent1"], max_answer_chars=40)
+    assert 32 < first["max_tokens"] < second["max_tokens"]
+    # Out of answers (max_answers=1): the constrained request offers only vote.
+    assert [t["function"]["name"] for t in first["tools"]] == ["new_answer"]
+    assert [t["function"]["name"] for t in second["tools"]] == ["vote"]
+    content = first["tools"][0]["function"]["parameters"]["properties"]["content"]
+    jsonschema.validate("red", content)
+    for bad in ("", "  ", "x" * 41):
+        with pytest.raises(jsonschema.ValidationError):
+            jsonschema.validate(bad, content)
+    # The presentation is free text: the member's own max_tokens, no demand.
+    assert all(
+        r["max_tokens"] == 32 and "parallel_tool_calls" not in r for r in presenting_requests
+    )
+
+
+async def test_a_server_that_refuses_the_demanded_call_gets_the_plain_request():
+    def script(body: dict[str, Any]) -> Any:
+        if "parallel_tool_calls" in body or any(t["function"].get("strict") for t in body["tools"]):
+            return Fail(422, {"error": {"message": "strict tools are not supported"}})
+        if presenting(body):
+            return Reply(content="final")
+        return vote("agent1") if answers_in(body) else new_answer("red")
+
+    with ScriptedLLM(default=script) as server:
+        async with AsyncExitStack() as stack:
+            members = await members_for(stack, [server], max_retries=0)
+            result = await coordinate(
+                "t", members, options=CoordinationOptions(require_tool_call=True)
+            )
+    assert result.tally == {"agent1": 1} and result.failures == {}
+    refused = [r for r in server.requests if "parallel_tool_calls" in r]
+    assert len(refused) == 1  # asked once; never again after the refusal
+    after = server.requests[server.requests.index(refused[0]) + 1 :]
+    assert after and all("tool_choice" not in r for r in after)
+    assert all(not t["function"].get("strict") for r in after for t in r.get("tools", []))
