@@ -56,3 +56,11 @@ def fs_server(fs_project: tuple[Settings, Path]) -> ServerSpec:
     """The locked filesystem server's start command, without directories."""
     settings, root = fs_project
     return locked_filesystem_server(settings, root)
+
+
+@pytest.fixture
+def fs_home(fs_project: tuple[Settings, Path], monkeypatch: pytest.MonkeyPatch) -> Path:
+    """MGX_HOME where the filesystem server was installed; returns the project (its lock)."""
+    settings, root = fs_project
+    monkeypatch.setenv("MGX_HOME", str(settings.state_dir.parent))
+    return root

@@ -18,7 +18,6 @@ from typing import Any
 
 import pytest
 
-from marketplace.settings import Settings
 from runtime.cli import main
 from runtime.workspaces import READ_SERVER, WRITE_SERVER
 from tests.coordination.conftest import answers_in, holder_of, new_answer, presenting, vote
@@ -122,14 +121,6 @@ def write_team(path: Path, urls: list[str], ctx_read: Path, ctx_write: Path) -> 
         f"    - {{path: '{ctx_write}', permission: write}}\n"
     )
     return path
-
-
-@pytest.fixture
-def fs_home(fs_project: tuple[Settings, Path], monkeypatch: pytest.MonkeyPatch) -> Path:
-    """MGX_HOME where the filesystem server was installed; returns the project (its lock)."""
-    settings, root = fs_project
-    monkeypatch.setenv("MGX_HOME", str(settings.state_dir.parent))
-    return root
 
 
 def test_two_agents_snapshots_presenter_context_paths_output_and_a_session(
