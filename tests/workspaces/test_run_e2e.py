@@ -215,3 +215,60 @@ def test_two_agents_snapshots_presenter_context_paths_output_and_a_session(
     turns = json.loads(capsys.readouterr()[0])["turns"]
     assert [t["turn"] for t in turns] == [1, 2] and turns[0]["task"] == "make the table"
     assert Path(turns[0]["workspace"], "final.txt").read_text() == "presented\n"
+
+
+def test_planning_mode_holds_file_writes_for_the_presenter_and_escapes_are_refused(
+    fs_home: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    secret = tmp_path / "secret.txt"
+    secret.write_text("top secret\n")
+    ctx = tmp_path / "ctx"
+    ctx.mkdir()
+    (ctx / "link.txt").symlink_to(secret)  # inside a granted path, pointing outside
+
+    def agent(body: dict[str, Any]) -> Reply:
+        if not presenting(body):
+            answers = answers_in(body)
+            return vote(next(iter(answers))) if answers else new_answer("plan: write out.txt")
+        mine = dirs(body)["your workspace"]
+        escapes = [
+            call(f"{W}write_file", {"path": f"{mine}/../escaped.txt", "content": "x"}),
+            call(f"{W}read_text_file", {"path": str(secret)}),
+            call(f"{R}read_text_file", {"path": f"{ctx}/link.txt"}),
+            call(f"{W}write_file", {"path": f"{mine}/out.txt", "content": "written\n"}),
+        ]
+        done = tool_results(body)
+        if len(done) < len(escapes):
+            return Reply(tool_calls=[escapes[len(done)]])
+        return Reply(content="RESULTS: " + " | ".join(r[:60] for r in done))
+
+    with ScriptedLLM(default=agent) as llm:
+        config = tmp_path / "team.yaml"
+        config.write_text(
+            f"agent:\n  id: planner\n  backend: {{type: vllm, model: scripted, "
+            f"base_url: '{llm.url}', cwd: ws}}\n"
+            f"orchestrator:\n  context_paths: [{{path: '{ctx}', permission: read}}]\n"
+        )
+        code = main(
+            ["run", "plan then write", "--config", str(config), "-C", str(fs_home),
+             "--planning", "--keep", "--json"]
+        )  # fmt: skip
+        stdout, err = capsys.readouterr()
+        requests = list(llm.requests)
+    assert code == 0, err
+    data = json.loads(stdout)
+
+    def offered(request: dict[str, Any]) -> set[str]:
+        return {t["function"]["name"] for t in request.get("tools", [])}
+
+    coordinating = [r for r in requests if not presenting(r)]
+    assert coordinating and all(f"{W}write_file" not in offered(r) for r in coordinating)
+    assert all(f"{R}read_text_file" in offered(r) for r in coordinating)  # reading stays
+    assert any(f"{W}write_file" in offered(r) for r in requests if presenting(r))
+    results = data["answer"].removeprefix("RESULTS: ").split(" | ")
+    assert all("Tool error" in r for r in results[:3]), results
+    assert "top secret" not in data["answer"]
+    run_dir = Path(data["workspace"]["run_dir"])
+    assert data["workspace"]["kept"] and run_dir.is_dir()  # --keep
+    assert not (run_dir / "workspaces" / "escaped.txt").exists()
+    assert (Path(data["workspace"]["final_workspace"]) / "out.txt").read_text() == "written\n"
