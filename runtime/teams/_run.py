@@ -7,7 +7,6 @@ server names all fail first, with one line naming what is wrong.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import os
 from collections.abc import Mapping, Sequence
@@ -146,16 +145,12 @@ async def run_team(
                     tool_filter=_tool_filter(agent, per_agent[agent.id]),
                     system_message=agent.system_message,
                 )
-            # The file servers (node) start while the clients are set up below.
-            starting = asyncio.ensure_future(
-                files.start(
-                    stack,
-                    call_timeout=opts.tool_timeout,
-                    startup_timeout=opts.startup_timeout,
-                    log_dir=opts.log_dir,
-                )
+            await files.start(
+                stack,
+                call_timeout=opts.tool_timeout,
+                startup_timeout=opts.startup_timeout,
+                log_dir=opts.log_dir,
             )
-            stack.push_async_callback(_settled, starting)  # never left running on failure
         elif servers:
             hub = await stack.enter_async_context(
                 ToolHub(
@@ -196,8 +191,6 @@ async def run_team(
                     request_extra=dict(agent.backend.request_extra) or None,
                 )
             )
-        if files is not None:
-            await starting
         team = await coordinate(
             task, members, hub=hub, options=options, on_event=on_event, files=files
         )
@@ -374,11 +367,6 @@ async def _served_model(
             raise LLMError(f"{url} lists no model")
     models = cache[base_url]
     return wanted if wanted in models else models[0]
-
-
-async def _settled(task: asyncio.Future[None]) -> None:
-    task.cancel()
-    await asyncio.gather(task, return_exceptions=True)
 
 
 def _joined(*parts: str | None) -> str | None:
