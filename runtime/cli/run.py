@@ -9,7 +9,7 @@ the quick form for a team of identical agents given on the command line.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import typer
 
@@ -28,7 +28,9 @@ def register(app: typer.Typer) -> None:
 
 
 def run_command(
-    task: str = typer.Argument(..., help="What the team should do (one quoted string)."),
+    task: str | None = typer.Argument(
+        None, help="What the team should do (one quoted string); not with --list."
+    ),
     config: Path | None = typer.Option(
         None,
         "--config",
@@ -94,6 +96,32 @@ def run_command(
         min=0.1,
         help="Seconds each MCP server may take to start and list its tools.",
     ),
+    output: Path | None = typer.Option(
+        None,
+        "--output",
+        "-o",
+        help="Copy the final workspace (the presenter's files) to this new or empty folder.",
+    ),
+    keep: bool = typer.Option(
+        False,
+        "--keep",
+        help="Keep the run's workspaces, snapshots and views under mgx's state directory.",
+    ),
+    dry_run_writes: bool = typer.Option(
+        False,
+        "--dry-run-writes",
+        help="Do not change 'write' context paths: the presenter writes to a staging copy "
+        "and the result shows the diff.",
+    ),
+    session: str | None = typer.Option(
+        None,
+        "--session",
+        help="Continue the session NAME: earlier turns' tasks and answers are context, the "
+        "earlier final workspace is readable; this run is recorded as its next turn.",
+    ),
+    list_turns: bool = typer.Option(
+        False, "--list", help="With --session: show the session's turns (no TASK)."
+    ),
 ) -> None:
     import asyncio
     import contextlib
@@ -104,8 +132,13 @@ def run_command(
     from runtime.cli._live import LiveView
     from runtime.coordination import CoordinationFailed, Transcript
     from runtime.errors import TeamConfigError
-    from runtime.teams import RunSettings, find_team, load_team_file, run_team
+    from runtime.teams import FilesOptions, RunSettings, find_team, load_team_file, run_team
 
+    if list_turns:
+        _list_session(session, task, json_out)
+        return
+    if task is None:
+        raise typer.BadParameter("give the TASK (or --session NAME --list)", param_hint="TASK")
     if config is not None:
         if not config.is_file():
             raise TeamConfigError(f"no such config file: {config}")
@@ -133,6 +166,9 @@ def run_command(
         require_tool_call=require_tool_call,
         log_dir=settings.state_dir / "tool-logs",
         project_dir=project,
+        files=FilesOptions(
+            output=output, keep=keep, dry_run_writes=dry_run_writes, session=session
+        ),
     )
     view = LiveView(enabled=not json_out and sys.stderr.isatty())
     with contextlib.ExitStack() as stack:
@@ -167,7 +203,50 @@ def run_command(
     if outcome.team is not None:
         for line in team_summary(outcome.team):
             note(line)
+        for line in files_summary(outcome.team.workspace, outcome.team.session):
+            note(line)
     note(usage_line(outcome.usage))
+
+
+def files_summary(workspace: Any, session: Any) -> list[str]:
+    """The lines about the run's files and session turn (stderr)."""
+    lines: list[str] = []
+    if workspace:
+        if workspace.get("final_workspace"):
+            lines.append(f"final workspace: {workspace['final_workspace']}")
+        verb = "would change" if workspace.get("dry_run_writes") else "changed"
+        for change in workspace.get("context_writes", []):
+            lines.append(f"context path {verb}: {change.get('path')} ({change.get('kind')})")
+            if workspace.get("dry_run_writes") and change.get("diff"):
+                lines += str(change["diff"]).rstrip("\n").splitlines()
+        if workspace.get("kept"):
+            lines.append(f"run directory kept: {workspace['run_dir']}")
+    if session:
+        lines.append(f"session {session['name']}: recorded turn {session['turn']}")
+    return lines
+
+
+def _list_session(name: str | None, task: str | None, json_out: bool) -> None:
+    from marketplace.cli.output import emit_json
+    from marketplace.settings import Settings
+    from runtime.workspaces import SessionStore
+
+    if name is None:
+        raise typer.BadParameter("--list needs --session NAME", param_hint="--list")
+    if task is not None:
+        raise typer.BadParameter("--list takes no TASK", param_hint="TASK")
+    turns = SessionStore(Settings.from_env()).turns(name)
+    if json_out:
+        emit_json({"session": name, "turns": [t.to_json() for t in turns]})
+        return
+    if not turns:
+        typer.echo(f"session {name}: no turns")
+        return
+    for turn in turns:
+        first = turn.task.splitlines()[0] if turn.task else ""
+        typer.echo(f"turn {turn.number}: {first}")
+        if turn.workspace:
+            typer.echo(f"  workspace: {turn.workspace}")
 
 
 def _as_json(

@@ -10,6 +10,7 @@ Public surface::
     AgentReport           one agent's state, counts and usage in the result
     CoordinationFailed    the AgentError raised when no agent answered (with the reports)
     Transcript            a JSONL transcript sink for ``on_event`` (secrets redacted)
+    FileHooks             what ``coordinate(files=...)`` calls for a run's workspaces
 
 Internals, one job each: ``_state`` (the board and its rules), ``_workflow`` (the
 ``new_answer``/``vote`` tools), ``_round`` (one agent's round), ``_loop`` (the
@@ -19,6 +20,7 @@ presentation and the autonomy guard). Prompt text lives in ``runtime.prompts``.
 
 from __future__ import annotations
 
+from runtime.coordination._files import FileHooks
 from runtime.coordination._loop import coordinate
 from runtime.coordination._model import (
     AgentReport,
@@ -40,6 +42,7 @@ __all__ = [
     "CoordinationOptions",
     "CoordinationResult",
     "EventSink",
+    "FileHooks",
     "Member",
     "Transcript",
     "Vote",

@@ -46,6 +46,7 @@ from runtime.coordination._workflow import WorkflowCall
 from runtime.errors import AgentError, MgxRuntimeError
 
 if TYPE_CHECKING:
+    from runtime.coordination._files import FileHooks
     from runtime.tools import ToolHub
 
 RoundTask = asyncio.Task[WorkflowCall]
@@ -58,8 +59,12 @@ async def coordinate(
     hub: ToolHub | None = None,
     options: CoordinationOptions | None = None,
     on_event: EventSink | None = None,
+    files: FileHooks | None = None,
 ) -> CoordinationResult:
     """Coordinate ``members`` on ``task`` and present the final answer.
+
+    ``files`` (a run's workspaces) gives each agent its own hub, snapshots an agent's files
+    when it answers and prepares the presenter's; see ``runtime.coordination._files``.
 
     Raises ``AgentError`` for a bad team (no members, duplicate names, unknown presenter) or
     when no agent produced an answer (every failure named in the message).
@@ -67,7 +72,7 @@ async def coordinate(
     opts = options or CoordinationOptions()
     _check_team(members, opts)
     emit: EventSink = on_event or (lambda _event: None)
-    return await _Orchestrator(task, members, hub, opts, emit).run()
+    return await _Orchestrator(task, members, hub, opts, emit, files).run()
 
 
 def _check_team(members: Sequence[Member], opts: CoordinationOptions) -> None:
@@ -89,8 +94,10 @@ class _Orchestrator:
         hub: ToolHub | None,
         opts: CoordinationOptions,
         emit: EventSink,
+        files: FileHooks | None = None,
     ) -> None:
         self.task = task
+        self.files = files
         self.opts = opts
         self.emit = emit
         self.hub = hub
@@ -102,17 +109,22 @@ class _Orchestrator:
         self.versions: dict[RoundTask, int] = {}
         self.setups = {a: self._setup(m) for a, m in self.members.items()}
 
+    def _hub(self, member: Member) -> ToolHub | None:
+        own = self.files.hub_for(member.name) if self.files is not None else None
+        return own if own is not None else self.hub
+
     def _setup(self, member: Member) -> RoundSetup:
         tools: list[dict[str, Any]] = []
-        if self.hub is not None:
-            tools = self.hub.openai_tools(
+        hub = self._hub(member)
+        if hub is not None:
+            tools = hub.openai_tools(
                 coordination_filter(member.tool_filter, self.opts)
                 if self.opts.planning
                 else member.tool_filter
             )
         return RoundSetup(
             task=self.task,
-            hub=self.hub,
+            hub=hub,
             mcp_tools=tools,
             max_steps=self.opts.max_steps,
             max_answers=self.opts.max_answers,
@@ -174,7 +186,10 @@ class _Orchestrator:
         t0 = time.monotonic()
         try:
             async with asyncio.timeout(left):
-                return await run_round(
+                name = self.members[agent].name
+                if self.files is not None:
+                    await self.files.round_starts(name)
+                call = await run_round(
                     agent,
                     self.members[agent],
                     self.setups[agent],
@@ -183,6 +198,10 @@ class _Orchestrator:
                     stats,
                     self.emit,
                 )
+                if self.files is not None and call.kind == "new_answer":
+                    # Before the loop sees the answer, so the restarted agents' views hold it.
+                    await self.files.answered(name, agent)
+                return call
         except TimeoutError:
             raise RoundFailed(f"timed out (agent timeout {limit:g}s)") from None
         finally:
@@ -290,14 +309,20 @@ class _Orchestrator:
             chosen = next(a for a, m in self.members.items() if m.name == self.opts.presenter)
             if board.states[chosen] != "failed":  # a dropped agent presents nothing
                 presenter_id = chosen
+        member, hub = self.members[presenter_id], self._hub(self.members[presenter_id])
+        if self.files is not None:
+            own, member = await self.files.presenting(
+                self.members[winner].name, member.name, member
+            )
+            hub = own if own is not None else hub
         presentation = await present(
             task=self.task,
             presenter_id=presenter_id,
-            member=self.members[presenter_id],
+            member=member,
             answers=[board.answers[h] for h in holders],
             votes=board.votes,
             winner=winner,
-            hub=self.hub,
+            hub=hub,
             options=self.opts,
             emit=self.emit,
         )
@@ -309,8 +334,8 @@ class _Orchestrator:
             total = total + report.usage
         total = replace(total, wall_s=time.perf_counter() - started)
         tools: tuple[str, ...] = ()
-        if self.hub is not None:
-            tools = tuple(t.name for t in self.hub.tools(self.members[presenter_id].tool_filter))
+        if hub is not None:
+            tools = tuple(t.name for t in hub.tools(member.tool_filter))
         return CoordinationResult(
             task=self.task,
             answer=presentation.text,

@@ -127,6 +127,10 @@ class CoordinationResult:
     timed_out: bool = False
     presenter_error: str | None = None
     tools: tuple[str, ...] = field(default=())
+    # The run's files (``WorkspaceResult.to_json()``: final workspace, context writes or
+    # their dry-run diff, ...); None when the run had no workspaces.
+    workspace: Mapping[str, Any] | None = None
+    session: Mapping[str, Any] | None = None  # the session turn this run recorded
 
     def to_json(self) -> dict[str, Any]:
         """The ``--json`` form (plain types only)."""
@@ -152,6 +156,8 @@ class CoordinationResult:
             "presenter_error": self.presenter_error,
             "agents": [_agent_json(a) for a in self.agents],
             "usage": _usage_json(self.usage),
+            "workspace": dict(self.workspace) if self.workspace is not None else None,
+            "session": dict(self.session) if self.session is not None else None,
         }
 
     def _name(self, agent: str) -> str:

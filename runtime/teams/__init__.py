@@ -7,15 +7,18 @@ Public surface::
     find_team(project_dir)  the [team] of the project's mgx.toml, or None
     check_team(spec)        refuse what this release cannot run (one line)
     run_team(task, spec)    run it (async) -> runtime.runner.TaskOutcome
-    RunSettings             the CLI's overrides (--base-url, --api-key-env, limits)
+    RunSettings             the CLI's overrides (--base-url, --api-key-env, limits, files)
+    FilesOptions            --output, --keep, --dry-run-writes, --session
     TeamSpec, AgentSpec, BackendSpec, McpServerEntry, WorkspaceSpec, TeamLimits
     PROVIDERS               backend type -> default base URL and API-key variables
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
+from runtime.teams._files import FilesOptions
 from runtime.teams._parse import load_team_file, parse_team
 from runtime.teams._providers import PROVIDERS, backend_problem
 from runtime.teams._run import RunSettings, check_team, run_team
@@ -34,6 +37,7 @@ __all__ = [
     "AgentSpec",
     "BackendSpec",
     "ContextPath",
+    "FilesOptions",
     "McpServerEntry",
     "RunSettings",
     "TeamLimits",
@@ -64,5 +68,9 @@ def find_team(project_dir: Path | None = None) -> TeamSpec | None:
             except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
                 raise TeamConfigError(f"cannot read {manifest}: {exc}") from exc
             team = doc.get("team")
-            return None if team is None else parse_team(team, source=f"{manifest} [team]")
+            if team is None:
+                return None
+            spec = parse_team(team, source=f"{manifest} [team]")
+            # Relative context paths of mgx.toml start at the project, not the shell.
+            return replace(spec, base_dir=str(folder))
     return None

@@ -10,6 +10,7 @@ ignored, so a MassGen file runs unchanged.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -24,8 +25,13 @@ from runtime.teams._spec import (
     WorkspaceSpec,
 )
 
-_TOP = {"agent", "agents", "orchestrator", "timeout_settings", "ui", "coordination"}
-_AGENT = {"id", "backend", "system_message"}
+# ``workspace``/``context_paths`` at the top and ``workspace`` per agent: mgx.toml's short
+# forms of MassGen's ``backend.cwd`` and ``orchestrator.context_paths``.
+_TOP = {
+    "agent", "agents", "orchestrator", "timeout_settings", "ui", "coordination", "workspace",
+    "context_paths",
+}  # fmt: skip
+_AGENT = {"id", "backend", "system_message", "workspace"}
 # Sampling keys sent as they are; MassGen's nested OpenAI keys are flattened to the chat API.
 _PASSTHROUGH = ("top_p", "presence_penalty", "frequency_penalty", "seed", "stop")
 _BUILTIN_TOOLS = ("enable_web_search", "enable_code_interpreter", "enable_code_execution")
@@ -86,7 +92,8 @@ def parse_team(doc: Any, *, source: str = "team config") -> TeamSpec:
         raise TeamConfigError(f"{source}: no agents (give 'agents:' or 'agent:')")
     if not isinstance(raw, list) or not raw:
         raise TeamConfigError(f"{source}: 'agents' must be a non-empty list")
-    agents = tuple(_agent(a, i, source, warnings) for i, a in enumerate(raw, start=1))
+    every = _bool(doc.get("workspace", False), source, "workspace")
+    agents = tuple(_agent(a, i, source, warnings, every) for i, a in enumerate(raw, start=1))
     ids = [a.id for a in agents]
     dupes = sorted({i for i in ids if ids.count(i) > 1})
     if dupes:
@@ -118,14 +125,24 @@ def parse_team(doc: Any, *, source: str = "team config") -> TeamSpec:
     return TeamSpec(
         agents=agents,
         limits=limits,
-        workspace=_workspace(orch, source, "orchestrator"),
+        workspace=_run_workspace(doc, orch, source),
         ui=_mapping(doc.get("ui"), f"{source}: ui"),
         source=source,
         warnings=tuple(warnings),
     )
 
 
-def _agent(raw: Any, index: int, source: str, warnings: list[str]) -> AgentSpec:
+def _run_workspace(doc: Mapping[str, Any], orch: Mapping[str, Any], source: str) -> WorkspaceSpec:
+    spec = _workspace(orch, source, "orchestrator")
+    if "context_paths" not in doc:
+        return spec
+    top = _workspace({"context_paths": doc["context_paths"]}, source, "orchestrator")
+    return replace(spec, context_paths=(*spec.context_paths, *top.context_paths))
+
+
+def _agent(
+    raw: Any, index: int, source: str, warnings: list[str], every: bool = False
+) -> AgentSpec:
     at = f"{source}: agents[{index}]"
     if not isinstance(raw, Mapping):
         raise TeamConfigError(f"{at} must be a mapping with 'backend'")
@@ -138,11 +155,10 @@ def _agent(raw: Any, index: int, source: str, warnings: list[str]) -> AgentSpec:
     system = raw.get("system_message")
     if system is not None and not isinstance(system, str):
         raise TeamConfigError(f"{at}: system_message must be text")
-    return AgentSpec(
-        id=agent_id,
-        backend=_backend(backend, agent_id, source, warnings),
-        system_message=system,
-    )
+    spec = _backend(backend, agent_id, source, warnings)
+    if (every or _bool(raw.get("workspace", False), at, "workspace")) and not spec.workspace.cwd:
+        spec = replace(spec, workspace=replace(spec.workspace, cwd=agent_id))
+    return AgentSpec(id=agent_id, backend=spec, system_message=system)
 
 
 def _backend(

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from runtime.errors import TeamConfigError
+from runtime.teams._files import FilesOptions, TeamFiles, plan_files, record_turn, session_prompt
 from runtime.teams._providers import backend_problem, expand_value, resolve_endpoint
 from runtime.teams._spec import AgentSpec, McpServerEntry, TeamSpec
 
@@ -40,6 +41,7 @@ class RunSettings:
     log_dir: Path | None = None
     project_dir: Path | None = None
     environ: Mapping[str, str] | None = field(default=None, repr=False)
+    files: FilesOptions = field(default_factory=FilesOptions)  # --output, --keep, --session
 
 
 def check_team(spec: TeamSpec) -> None:
@@ -70,12 +72,14 @@ async def run_team(
     event, with this team's API keys and MCP env/header values redacted. Raises
     ``TeamConfigError`` before anything starts when the config cannot run; ``AgentError``
     (``CoordinationFailed``), ``ToolError`` or ``LLMError`` as the runner does."""
+    from marketplace.settings import Settings
     from runtime.client import ChatClient
     from runtime.coordination import CoordinationOptions, Member, coordinate
     from runtime.runner import TaskOutcome
     from runtime.tools import ToolHub
 
     opts = run or RunSettings()
+    settings = settings or Settings.from_env()
     env = os.environ if opts.environ is None else opts.environ
     check_team(spec)
     endpoints = {
@@ -91,6 +95,12 @@ async def run_team(
         for a in spec.agents
     }
     servers, per_agent = _servers(spec.agents, settings, opts, env)
+    # Last of the checks, as it makes the run's directory (removed again on failure).
+    base = Path(spec.base_dir) if spec.base_dir else Path.cwd()
+    files, session = plan_files(
+        spec, opts.files, settings=settings, project_dir=opts.project_dir, base=base
+    )
+    session_text = session_prompt(session)
     if transcript is not None:
         transcript.add_secrets(e.api_key for e in endpoints.values() if e.api_key)
         for server in servers:
@@ -119,9 +129,29 @@ async def run_team(
     from dataclasses import replace
 
     started = time.perf_counter()  # usage time includes the tool servers' start-up
+    started_at = time.time()
     async with contextlib.AsyncExitStack() as stack:
+        if files is not None:
+            # A failed run leaves nothing behind (unless --keep); pushed first, so it runs
+            # after the hubs have stopped.
+            stack.push(_abandon_on_error(files))
         hub = None
-        if servers:
+        by_name = {s.name: s for s in servers}
+        if files is not None:
+            for agent in spec.agents:
+                files.add_agent(
+                    agent.id,
+                    servers=[by_name[n] for n in per_agent[agent.id]],
+                    tool_filter=_tool_filter(agent, per_agent[agent.id]),
+                    system_message=agent.system_message,
+                )
+            await files.start(
+                stack,
+                call_timeout=opts.tool_timeout,
+                startup_timeout=opts.startup_timeout,
+                log_dir=opts.log_dir,
+            )
+        elif servers:
             hub = await stack.enter_async_context(
                 ToolHub(
                     servers,
@@ -142,23 +172,51 @@ async def run_team(
             if key not in clients:
                 client = ChatClient(endpoint.base_url, model, api_key=endpoint.api_key)
                 clients[key] = await stack.enter_async_context(client)
+            if files is not None:
+                tool_filter = files.tool_filter(agent.id)
+                access = files.agents[agent.id].access
+                system: str | None = files.system_message(agent.id, access) or None
+            else:
+                tool_filter = _tool_filter(agent, per_agent[agent.id])
+                system = _joined(agent.system_message, session_text)
             members.append(
                 Member(
                     name=agent.id,
                     client=clients[key],
                     model=model,
-                    system_message=agent.system_message,
-                    tool_filter=_tool_filter(agent, per_agent[agent.id]),
+                    system_message=system,
+                    tool_filter=tool_filter,
                     temperature=agent.backend.temperature,
                     max_tokens=agent.backend.max_tokens,
                     request_extra=dict(agent.backend.request_extra) or None,
                 )
             )
-        team = await coordinate(task, members, hub=hub, options=options, on_event=on_event)
+        team = await coordinate(
+            task, members, hub=hub, options=options, on_event=on_event, files=files
+        )
+        final: Path | None = None
+        if files is not None:
+            outcome = await files.finish()
+            final = outcome.final_workspace
+            team = replace(team, workspace=outcome.to_json())
+        if opts.files.session is not None:
+            turn = record_turn(
+                settings,
+                opts.files.session,
+                task=task,
+                answer=team.answer,
+                workspace=final,
+                started_at=started_at,
+                winner=team.to_json()["winner_name"],
+            )
+            team = replace(team, session=turn)
+        statuses = files.statuses() if files is not None else []
+        if hub is not None:
+            statuses += hub.status()
         return TaskOutcome(
             answer=team.answer,
             usage=replace(team.usage, wall_s=time.perf_counter() - started),
-            servers=tuple(hub.status()) if hub is not None else (),
+            servers=tuple(statuses),
             team=team,
             tools=team.tools,
         )
@@ -309,6 +367,20 @@ async def _served_model(
             raise LLMError(f"{url} lists no model")
     models = cache[base_url]
     return wanted if wanted in models else models[0]
+
+
+def _joined(*parts: str | None) -> str | None:
+    text = "\n\n".join(p.strip() for p in parts if p and p.strip())
+    return text or None
+
+
+def _abandon_on_error(files: TeamFiles) -> Any:
+    def on_exit(exc_type: Any, exc: Any, tb: Any) -> bool:
+        if exc_type is not None and not files.finished:
+            files.abandon()
+        return False
+
+    return on_exit
 
 
 def _both(first: EventSink | None, second: EventSink) -> EventSink:

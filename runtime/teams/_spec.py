@@ -1,10 +1,9 @@
 """A team as declared (in a MassGen-style YAML file or in mgx.toml's ``[team]``).
 
 Plain frozen values, parsed once and checked before anything starts. They carry every key
-the runtime understands, including the workspace keys that a later release serves (``cwd``,
-``snapshot_storage``, ``agent_temporary_workspace``, ``context_paths``): they are parsed
-into ``WorkspaceSpec`` so that release only has to act on them; until then ``unsupported``
-names them and the run is refused.
+the runtime understands, including the workspace keys (``cwd``, ``snapshot_storage``,
+``agent_temporary_workspace``, ``context_paths``), parsed into ``WorkspaceSpec`` and served
+by ``runtime.workspaces`` (see ``runtime.teams._files``).
 """
 
 from __future__ import annotations
@@ -35,7 +34,9 @@ class ContextPath:
 
 @dataclass(frozen=True, kw_only=True)
 class WorkspaceSpec:
-    """Filesystem workspace keys (served by a later release; refused until then)."""
+    """Filesystem workspace keys: an agent's ``cwd`` (its own workspace), the run's
+    ``context_paths``; ``snapshot_storage``/``agent_temporary_workspace`` are accepted (each
+    run has its own layout, docs/workspaces.md)."""
 
     cwd: str | None = None
     snapshot_storage: str | None = None
@@ -98,17 +99,11 @@ class TeamSpec:
     ui: Mapping[str, Any] = field(default_factory=dict)  # display hints; mgx decides by TTY
     source: str = ""  # the file it came from, for messages
     warnings: tuple[str, ...] = ()  # unknown or ignored keys (one line each)
+    # Where relative context paths start: the manifest's folder for mgx.toml's [team];
+    # None: the current directory (as MassGen resolves them).
+    base_dir: str | None = None
 
     def unsupported(self) -> list[str]:
-        """One line per key this release cannot serve (the run is refused while any exist)."""
-        lines = [
-            f"orchestrator.{key}: not supported yet (agent workspaces come in a later release)"
-            for key in self.workspace.keys()
-        ]
-        for agent in self.agents:
-            lines += [
-                f"agents[{agent.id}].backend.{key}: not supported yet "
-                "(agent workspaces come in a later release)"
-                for key in agent.backend.workspace.keys()
-            ]
-        return lines
+        """One line per key this release cannot serve (the run is refused while any exist).
+        Every parsed key is served today; backend types are checked by ``check_team``."""
+        return []

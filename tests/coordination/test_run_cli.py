@@ -12,7 +12,7 @@ from marketplace.manifest import parse_manifest
 from runtime.cli import main
 from runtime.cli._live import LiveView
 from runtime.errors import TeamConfigError
-from runtime.teams import parse_team
+from runtime.teams import check_team, parse_team
 from runtime.teams._providers import resolve_endpoint
 from tests.scripted_llm import Fail, Reply, ScriptedLLM, call
 
@@ -196,7 +196,7 @@ def test_bad_configs_are_one_line_usage_errors(tmp_path, capsys, text, message):
     assert code == 2 and message in err and len(err.strip().splitlines()) == 1
 
 
-def test_workspace_keys_are_parsed_and_refused_until_served(tmp_path, capsys):
+def test_workspace_keys_are_parsed_and_accepted(tmp_path, capsys):
     spec = parse_team(
         {
             "agent": {"id": "a", "backend": {"type": "vllm", "model": "m", "cwd": "ws"}},
@@ -209,7 +209,59 @@ def test_workspace_keys_are_parsed_and_refused_until_served(tmp_path, capsys):
     assert spec.agents[0].backend.workspace.cwd == "ws"
     assert spec.workspace.snapshot_storage == "snaps"
     assert spec.workspace.context_paths[0].permission == "write"
-    assert len(spec.unsupported()) == 3
+    assert spec.unsupported() == []
+    check_team(spec)  # served now: not refused
+
+
+def test_mgx_toml_short_workspace_forms(tmp_path):
+    spec = parse_team(
+        {
+            "workspace": True,
+            "context_paths": [{"path": "docs", "permission": "read"}],
+            "agents": [
+                {"id": "a", "backend": {"type": "vllm", "model": "m"}},
+                {"id": "b", "backend": {"type": "vllm", "model": "m", "cwd": "mine"}},
+            ],
+        }
+    )
+    assert [a.backend.workspace.cwd for a in spec.agents] == ["a", "mine"]
+    assert [c.path for c in spec.workspace.context_paths] == ["docs"]
+    one = parse_team(
+        {"agents": [{"id": "x", "workspace": True, "backend": {"type": "vllm", "model": "m"}}]}
+    )
+    assert one.agents[0].backend.workspace.cwd == "x"
+    with pytest.raises(TeamConfigError, match="workspace must be true or false"):
+        parse_team({"workspace": "yes", "agents": [{"backend": {"type": "vllm", "model": "m"}}]})
+
+
+def test_bad_context_path_is_one_line_before_anything_starts(tmp_path, capsys):
+    config = tmp_path / "team.yaml"
+    config.write_text(
+        "agents:\n  - id: a\n    backend: {type: vllm, model: m, cwd: ws}\n"
+        "orchestrator:\n  context_paths:\n    - {path: missing-dir, permission: read}\n"
+    )
+    code = main(["run", "t", "--config", str(config), "--base-url", "http://127.0.0.1:9/v1"])
+    _, err = capsys.readouterr()
+    assert code == 2 and len(err.strip().splitlines()) == 1
+    assert "missing-dir" in err
+
+
+def test_output_needs_a_workspace(tmp_path, capsys):
+    config = tmp_path / "team.yaml"
+    config.write_text("agents:\n  - id: a\n    backend: {type: vllm, model: m}\n")
+    code = main(
+        ["run", "t", "--config", str(config), "--base-url", "http://127.0.0.1:9/v1",
+         "--output", str(tmp_path / "out")]
+    )  # fmt: skip
+    _, err = capsys.readouterr()
+    assert code == 2 and "--output needs a team whose agents have workspaces" in err
+    assert not (tmp_path / "out").exists()
+
+
+def test_session_list_of_an_unknown_session(capsys, mgx_home):
+    assert main(["run", "--session", "nothing-yet", "--list", "--json"]) == 0
+    out, _ = capsys.readouterr()
+    assert json.loads(out) == {"session": "nothing-yet", "turns": []}
 
 
 def test_team_in_mgx_toml(tmp_path, capsys, monkeypatch):

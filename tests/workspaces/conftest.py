@@ -10,6 +10,7 @@ import pytest
 
 from marketplace._fs import atomic_write
 from marketplace.installers import install_package, resolve_package
+from marketplace.invocation import store_server_json
 from marketplace.lockfile import LockedTool, Lockfile, dumps
 from marketplace.settings import Settings
 from registry_cache.serverjson import parse_server
@@ -39,7 +40,13 @@ def fs_project(tmp_path_factory: pytest.TempPathFactory) -> tuple[Settings, Path
     install_package(package, settings=settings)
     root = tmp_path_factory.mktemp("fs-project")
     (root / "mgx.toml").write_text(f'[tools]\n"{FILESYSTEM_SERVER}" = "{FS_VERSION}"\n')
-    tool = LockedTool(name=FILESYSTEM_SERVER, version=FS_VERSION, registry="", package=package)
+    tool = LockedTool(
+        name=FILESYSTEM_SERVER,
+        version=FS_VERSION,
+        registry="",
+        package=package,
+        server_json=store_server_json(settings, server.raw),  # for the invocation rule
+    )
     atomic_write(root / "mgx.lock", dumps(Lockfile(tools={FILESYSTEM_SERVER: tool})))
     return settings, root
 
@@ -49,3 +56,11 @@ def fs_server(fs_project: tuple[Settings, Path]) -> ServerSpec:
     """The locked filesystem server's start command, without directories."""
     settings, root = fs_project
     return locked_filesystem_server(settings, root)
+
+
+@pytest.fixture
+def fs_home(fs_project: tuple[Settings, Path], monkeypatch: pytest.MonkeyPatch) -> Path:
+    """MGX_HOME where the filesystem server was installed; returns the project (its lock)."""
+    settings, root = fs_project
+    monkeypatch.setenv("MGX_HOME", str(settings.state_dir.parent))
+    return root

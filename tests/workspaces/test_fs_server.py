@@ -66,8 +66,10 @@ async def test_read_tools_are_exactly_the_servers_read_only_ones(
     params = StdioServerParameters(
         command=fs_server.command[0], args=[*fs_server.command[1:], str(tmp_path)]
     )
-    async with Client(stdio_client(params)) as client:
-        tools = (await client.list_tools()).tools
+    # A real file for the server's stderr: pytest's captured stderr has no descriptor.
+    with (tmp_path / "server.log").open("w") as errlog:
+        async with Client(stdio_client(params, errlog=errlog)) as client:
+            tools = (await client.list_tools()).tools
     read_only = {t.name for t in tools if t.annotations and t.annotations.read_only_hint}
     writers = {t.name for t in tools} - read_only
     assert READ_TOOLS <= read_only
