@@ -10,9 +10,7 @@ import pytest
 
 from marketplace.clients import Where, client_by_id, package_of
 from tests.gateway.conftest import GwProject
-from tests.lock.conftest import World, run_mgx, server_doc
-
-TIME = "io.github.modelcontextprotocol/server-time"
+from tests.lock.conftest import TIME, World, real_time_doc, run_mgx
 
 CURSOR_CONFIG = {
     "mcpServers": {
@@ -25,23 +23,7 @@ CURSOR_CONFIG = {
 
 
 def publish_time(world: World) -> None:
-    world.docs.append(
-        server_doc(
-            TIME,
-            "2025.9.25",
-            [
-                {
-                    "registryType": "pypi",
-                    "registryBaseUrl": "https://pypi.org",
-                    "identifier": "mcp-server-time",
-                    "version": "2025.9.25",
-                    "transport": {"type": "stdio"},
-                }
-            ],
-            published="2025-09-26T00:00:00Z",
-            latest=True,
-        )
-    )
+    world.docs.append(real_time_doc())
     world.serve()
 
 

@@ -13,50 +13,14 @@ import pytest
 
 from marketplace import commands
 from marketplace.project import find_project
-from tests.gateway.conftest import GwProject, result_text, server_doc, stdio_gateway
-from tests.lock.conftest import World
+from tests.gateway.conftest import GwProject, result_text, stdio_gateway
+from tests.lock.conftest import World, real_everything_doc, real_time_doc
 
 pytestmark = pytest.mark.network
 
-TIME = "io.github.modelcontextprotocol/server-time"
-EVERYTHING = "io.github.modelcontextprotocol/server-everything"
-
 
 def _publish_real_servers(world: World) -> None:
-    world.docs.append(
-        server_doc(
-            TIME,
-            "2025.9.25",
-            [
-                {
-                    "registryType": "pypi",
-                    "registryBaseUrl": "https://pypi.org",
-                    "identifier": "mcp-server-time",
-                    "version": "2025.9.25",
-                    "transport": {"type": "stdio"},
-                }
-            ],
-            published="2025-09-26T00:00:00Z",
-            latest=True,
-        )
-    )
-    world.docs.append(
-        server_doc(
-            EVERYTHING,
-            "2025.9.25",
-            [
-                {
-                    "registryType": "npm",
-                    "registryBaseUrl": "https://registry.npmjs.org",
-                    "identifier": "@modelcontextprotocol/server-everything",
-                    "version": "2025.9.25",
-                    "transport": {"type": "stdio"},
-                }
-            ],
-            published="2025-09-25T18:00:00Z",
-            latest=True,
-        )
-    )
+    world.docs += [real_time_doc(), real_everything_doc()]
     world.serve()
 
 

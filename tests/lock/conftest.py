@@ -123,6 +123,44 @@ def server_doc(
     return {"server": server, "_meta": {OFFICIAL: meta}}
 
 
+# The real packages the network tests install: mcp-server-time from PyPI and
+# @modelcontextprotocol/server-everything from npm, each at a version whose publish date is
+# just after its files' upload, so the locked dependency cut-off is real.
+TIME = "io.github.modelcontextprotocol/server-time"
+EVERYTHING = "io.github.modelcontextprotocol/server-everything"
+
+
+def real_time_doc(*, timezone_argument: bool = False) -> dict[str, Any]:
+    """mcp-server-time 2025.9.25 from PyPI (``--local-timezone`` declared when asked)."""
+    package: dict[str, Any] = {
+        "registryType": "pypi",
+        "registryBaseUrl": "https://pypi.org",
+        "identifier": "mcp-server-time",
+        "version": "2025.9.25",
+        "transport": {"type": "stdio"},
+    }
+    if timezone_argument:
+        package["packageArguments"] = [
+            {"type": "named", "name": "--local-timezone", "valueHint": "timezone"}
+        ]
+    # Published after its files' upload (21:25:58 the day before).
+    return server_doc(TIME, "2025.9.25", [package], published="2025-09-26T00:00:00Z", latest=True)
+
+
+def real_everything_doc() -> dict[str, Any]:
+    """@modelcontextprotocol/server-everything 2025.9.25 from npm."""
+    package = {
+        "registryType": "npm",
+        "registryBaseUrl": "https://registry.npmjs.org",
+        "identifier": "@modelcontextprotocol/server-everything",
+        "version": "2025.9.25",
+        "transport": {"type": "stdio"},
+    }
+    return server_doc(
+        EVERYTHING, "2025.9.25", [package], published="2025-09-25T18:00:00Z", latest=True
+    )
+
+
 @dataclass
 class World:
     """Published servers (registry + bundle host) and the settings that point at them."""

@@ -25,13 +25,19 @@ from marketplace.lockfile import read_lock
 from marketplace.settings import Settings
 from registry_cache.serverjson import parse_server
 from registry_cache.store import Cache
-from tests.lock.conftest import MGX, OFFICIAL, run_mgx, server_doc
+from tests.lock.conftest import (
+    EVERYTHING,
+    MGX,
+    OFFICIAL,
+    TIME,
+    real_everything_doc,
+    real_time_doc,
+    run_mgx,
+)
 
 pytestmark = pytest.mark.network
 
-TIME = "io.github.modelcontextprotocol/server-time"
 TIME_PYPI = "io.github.domdomegg/time-mcp-pypi"
-EVERYTHING = "io.github.modelcontextprotocol/server-everything"
 
 
 @pytest.fixture
@@ -41,39 +47,8 @@ def registry(tmp_path: Path, test_data: Path, mgx_home: Path) -> Iterator[str]:
     docs = [
         # As the seed publishes it: no publishedAt, so the cut-off is the files' upload time.
         {"server": time_pypi, "_meta": {OFFICIAL: {"status": "active", "isLatest": True}}},
-        server_doc(
-            TIME,
-            "2025.9.25",
-            [
-                {
-                    "registryType": "pypi",
-                    "registryBaseUrl": "https://pypi.org",
-                    "identifier": "mcp-server-time",
-                    "version": "2025.9.25",
-                    "transport": {"type": "stdio"},
-                    "packageArguments": [
-                        {"type": "named", "name": "--local-timezone", "valueHint": "timezone"}
-                    ],
-                }
-            ],
-            published="2025-09-26T00:00:00Z",  # after its files' upload (21:25:58 the day before)
-            latest=True,
-        ),
-        server_doc(
-            EVERYTHING,
-            "2025.9.25",
-            [
-                {
-                    "registryType": "npm",
-                    "registryBaseUrl": "https://registry.npmjs.org",
-                    "identifier": "@modelcontextprotocol/server-everything",
-                    "version": "2025.9.25",
-                    "transport": {"type": "stdio"},
-                }
-            ],
-            published="2025-09-25T18:00:00Z",
-            latest=True,
-        ),
+        real_time_doc(timezone_argument=True),
+        real_everything_doc(),
     ]
     cache_path = tmp_path / "e2e.sqlite3"
     with Cache(cache_path) as cache:
