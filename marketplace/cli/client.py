@@ -104,8 +104,10 @@ def add(
     direct: bool = typer.Option(
         False, "--direct", help="The raw locked invocations (no gateway; pins not enforced)."
     ),
-    command: str = typer.Option(
-        "mgx", "--command", help="How the client starts mgx (an absolute path if not on PATH)."
+    command: str | None = typer.Option(
+        None,
+        "--command",
+        help="How the client starts mgx (default: `mgx` if PATH finds this mgx, else its path).",
     ),
     dry_run: bool = typer.Option(False, "--dry-run", help="Print the diff; change nothing."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
@@ -115,12 +117,15 @@ def add(
     from marketplace.clients import (
         add_entries,
         direct_launches,
+        gateway_command,
         gateway_launch,
         per_tool_launches,
     )
     from marketplace.errors import ConfigError
     from marketplace.settings import Settings
 
+    if command is None:
+        command = gateway_command()
     if per_tool and direct:
         raise ConfigError("--per-tool and --direct exclude each other")
     proj = _project(project)

@@ -28,6 +28,7 @@ from marketplace.clients._entries import (
     Launch,
     Ref,
     direct_launches,
+    gateway_command,
     gateway_launch,
     per_tool_launches,
 )
@@ -48,6 +49,7 @@ __all__ = [
     "client_by_id",
     "client_servers",
     "direct_launches",
+    "gateway_command",
     "gateway_launch",
     "list_clients",
     "match_servers",

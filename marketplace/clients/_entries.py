@@ -11,7 +11,10 @@ needs a secret is refused there (the gateway entry works: mgx reads the variable
 from __future__ import annotations
 
 import re
+import shutil
+import sys
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from marketplace.errors import ConfigError
@@ -20,7 +23,15 @@ if TYPE_CHECKING:
     from marketplace.clients._table import Client
     from marketplace.project import Project
 
-__all__ = ["Launch", "Ref", "direct_launches", "gateway_launch", "per_tool_launches", "render"]
+__all__ = [
+    "Launch",
+    "Ref",
+    "direct_launches",
+    "gateway_command",
+    "gateway_launch",
+    "per_tool_launches",
+    "render",
+]
 
 GATEWAY_COMMAND = "mgx"
 _REF = re.compile(r"^\$\{env:([A-Za-z_][A-Za-z0-9_]*)\}$")
@@ -42,6 +53,23 @@ class Launch:
     # True when mgx itself reads the variables (gateway, tool run): a client that cannot
     # reference them just has to run mgx in an environment holding them.
     via_mgx: bool = True
+
+
+def gateway_command() -> str:
+    """How a client should start this mgx: ``mgx`` when that is what PATH finds, else a path.
+
+    A client starts the entry with its own PATH, usually not the shell's venv: writing plain
+    ``mgx`` for an mgx installed in a virtual environment would leave an entry that fails when
+    the client starts it. So the bare name is written only when PATH finds this very program.
+    """
+    argv0 = Path(sys.argv[0])
+    running = argv0 if argv0.name == GATEWAY_COMMAND else Path(sys.executable).parent / "mgx"
+    if not running.exists():
+        return GATEWAY_COMMAND
+    on_path = shutil.which(GATEWAY_COMMAND)
+    if on_path is not None and Path(on_path).resolve() == running.resolve():
+        return GATEWAY_COMMAND
+    return str(running.absolute())
 
 
 def _bound_vars(project: Project, names: list[str]) -> dict[str, str | Ref]:
