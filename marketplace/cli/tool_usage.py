@@ -85,8 +85,16 @@ def recommend(
             usage=UsageStore.for_settings(settings),
             limit=limit,
         )
+        # Tools the project has are not recommendations; say so, or a user who searched for
+        # one they already have would think the catalogue lacks it.
+        have = []
+        if task and lock is not None and lock.tools:
+            hits = catalog.search(task, limit=max(50, limit * 5))
+            have = [h.name for h in hits if h.name in lock.tools][:5]
         for line in catalog.notes:
             note(f"mgx: note: {line}")
+    if have:
+        note(f"mgx: note: already in this project, so left out: {', '.join(have)}")
     if as_json:
         emit_json(recs)
         return

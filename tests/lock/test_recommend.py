@@ -58,3 +58,16 @@ def test_installable_verified_server_ranks_above_a_seed(world: World, project_di
 
     table = run_mgx("tool", "recommend", "weather", cwd=project_dir)
     assert table.returncode == 0 and "installable here (mcpb)" in table.stdout
+
+
+def test_a_project_tool_matching_the_task_is_named_as_left_out(
+    world: World, project_dir: Path
+) -> None:
+    """A server the project already has is not recommended, and the user is told why."""
+    world.publish("io.github.test/echo", ["1.0.0"])
+    world.serve()
+    assert run_mgx("tool", "install", "echo", cwd=project_dir).returncode == 0
+    done = run_mgx("tool", "recommend", "echo", "--json", cwd=project_dir)
+    assert done.returncode == 0
+    assert "io.github.test/echo" not in [r["name"] for r in json.loads(done.stdout)]
+    assert "already in this project, so left out: io.github.test/echo" in done.stderr
