@@ -310,3 +310,64 @@ def test_dotnet_installs_exactly_the_verified_package(
         check=True,
     )
     assert out.stdout.strip() == "tiny-tool --zone,UTC"
+
+
+@pytest.mark.parametrize(
+    ("base", "message"),
+    [
+        ("http://nuget.example/v3/index.json", "must be an https:// URL"),
+        ("https://user:pw@nuget.example/v3/index.json", "must not carry credentials"),
+    ],
+)
+def test_feed_urls_follow_the_url_rules(
+    feed: NuGetFeed, settings: Settings, base: str, message: str
+) -> None:
+    bad = parse_server(
+        {
+            "name": "io.github.test/tiny-nuget",
+            "description": "A .NET tool.",
+            "version": "1.0.8",
+            "packages": [
+                {
+                    "registryType": "nuget",
+                    "registryBaseUrl": base,
+                    "identifier": TOOL,
+                    "version": "1.0.8",
+                    "transport": {"type": "stdio"},
+                }
+            ],
+        }
+    )
+    with pytest.raises(InstallError, match=message):
+        resolve(bad, settings)
+    assert feed.http.requests == []  # refused before asking anything
+
+
+def test_a_service_index_without_a_flat_container_is_refused(
+    loopback: LoopbackHTTP, settings: Settings
+) -> None:
+    feed = NuGetFeed(http=loopback)
+    loopback.serve_bytes(
+        "/v3/index.json",
+        b'{"version": "3.0.0", "resources": [{"@id": "x", "@type": "SearchQueryService"}]}',
+        "application/json",
+    )
+    with pytest.raises(InstallError, match="offers no PackageBaseAddress/3.0.0 resource"):
+        resolve(server_for(feed), settings)
+
+
+def test_the_locked_version_must_be_the_one_server_json_pins(
+    feed: NuGetFeed, settings: Settings
+) -> None:
+    from dataclasses import replace
+
+    from marketplace.invocation import package_problems
+
+    feed.publish(TOOL, "1.0.7", make_nupkg(TOOL, "1.0.7"))
+    feed.publish(TOOL, "1.0.8", make_nupkg(TOOL, "1.0.8"))
+    server = server_for(feed, version="1.0.8.0")  # NuGet's four-part spelling of 1.0.8
+    lock = resolve(server, settings)
+    tool = LockedTool(name=server.name, version=server.version, registry="r", package=lock)
+    assert package_problems(tool, server) == []
+    older = replace(tool, package=replace(lock, version="1.0.7"))
+    assert package_problems(older, server) == [f"server.json pins {TOOL} 1.0.8.0, the lock 1.0.7"]
