@@ -35,8 +35,9 @@ from typing import Any, TextIO
 from urllib.parse import urlsplit
 
 # A server gets these from mgx's environment and nothing else besides its own bindings: a
-# tool must not see the user's unrelated secrets.
-PASSED_ENV = ("PATH", "HOME", "LANG", "TMPDIR", "USER")
+# tool must not see the user's unrelated secrets. DOTNET_ROOT: a .NET tool's launcher finds
+# the runtime through it when .NET is not installed in its default place.
+PASSED_ENV = ("PATH", "HOME", "LANG", "TMPDIR", "USER", "DOTNET_ROOT")
 _POLL = 0.1
 _STOP_WAIT = 5.0
 _LEASH = Path(__file__).with_name("_leash.py")

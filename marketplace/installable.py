@@ -26,7 +26,7 @@ __all__ = [
 ]
 
 # Package types mgx has an installer for ("remote": a server.json remote, nothing to install).
-INSTALLABLE_TYPES = ("pypi", "npm", "mcpb", "oci", "remote")
+INSTALLABLE_TYPES = ("pypi", "npm", "mcpb", "nuget", "oci", "remote")
 # What a package type needs on this machine, for messages ("npm needs node and npm").
 RUNTIME_NEEDS = {"npm": "node and npm", "oci": "docker or podman", "nuget": "dotnet"}
 NO_PACKAGE = "no package"
@@ -35,8 +35,8 @@ NO_PACKAGE = "no package"
 def missing_runtime(kind: str) -> str | None:
     """Why packages of ``kind`` cannot run on this machine (None: they can).
 
-    A supported type whose program is absent from PATH ("npm needs node and npm, not found on
-    PATH"), or a type mgx cannot install at all ("mgx cannot install nuget packages yet").
+    A supported type whose program is absent from PATH ("nuget needs dotnet, not found on
+    PATH"), or a type mgx cannot install at all ("mgx cannot install cargo packages yet").
     """
     if kind not in INSTALLABLE_TYPES:
         return f"mgx cannot install {kind} packages yet"
@@ -44,6 +44,7 @@ def missing_runtime(kind: str) -> str | None:
     present = {
         "npm": bool(which("node") and which("npm")),
         "oci": bool(which("docker") or which("podman")),
+        "nuget": bool(which("dotnet")),  # `dotnet tool install` (the SDK) installs the tool
     }.get(kind, True)  # pypi runs on mgx's own Python and uv; mcpb and remote need nothing
     return None if present else f"{kind} needs {RUNTIME_NEEDS[kind]}, not found on PATH"
 

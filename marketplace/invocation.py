@@ -8,16 +8,17 @@ never trusted as text. It is re-derived from two things the lock cannot forge:
   content-addressed store under the data directory, written when it came from the registry;
 * the installed package (checked against the lock's digests when it was installed): the
   console scripts of the locked wheel, the ``bin`` of the locked npm package, the manifest of
-  the locked bundle.
+  the locked bundle, the ``DotnetToolSettings.xml`` of the locked .nupkg.
 
 Per type the command must be: pypi, an entry point of the locked distribution in
 ``{tool_dir}/venv/bin`` (or ``{tool_dir}/venv/bin/python -m <a module it ships>``); npm, a
-``bin`` of the locked package (``{tool_dir}/node_modules/.bin/<bin>``); mcpb, the bundle
-manifest's ``mcp_config`` command; oci, the container engine running ``image@sha256:…`` of the
-lock; remote, a URL of the server.json. Arguments, env, headers and inputs must be exactly what
-the server.json's ``packageArguments``/``runtimeArguments`` (plus the bundle manifest's
-``args``) compile to, and the package (identifier, version, bundle digest) must be one the
-server.json names.
+``bin`` of the locked package (``{tool_dir}/node_modules/.bin/<bin>``); nuget, the .NET
+tool's command (``{tool_dir}/<command>``, read from the kept .nupkg whose sha512 is the
+lock's); mcpb, the bundle manifest's ``mcp_config`` command; oci, the container engine
+running ``image@sha256:…`` of the lock; remote, a URL of the server.json. Arguments, env,
+headers and inputs must be exactly what the server.json's
+``packageArguments``/``runtimeArguments`` (plus the bundle manifest's ``args``) compile to,
+and the package (identifier, version, bundle digest) must be one the server.json names.
 
 ``check_invocation(settings, tool)`` is the one entry point: everything that starts or
 exports a tool calls it first (``launch_spec``, ``export``, ``sync``, ``verify``; a future
@@ -179,6 +180,18 @@ def package_problems(tool: LockedTool, server: ServerVersion) -> list[str]:
         return [f"server.json has no {lock.registry_type} package {lock.identifier!r}"]
     if lock.registry_type in ("pypi", "npm") and package.version not in (None, lock.version):
         return [f"server.json pins {lock.identifier} {package.version}, the lock {lock.version}"]
+    if lock.registry_type == "nuget" and package.version:
+        from marketplace.errors import MarketplaceError
+        from marketplace.installers.nuget import normalize_version
+
+        try:
+            pinned = normalize_version(package.version).lower()
+        except MarketplaceError:
+            pinned = package.version
+        if pinned != lock.version.lower():
+            return [
+                f"server.json pins {lock.identifier} {package.version}, the lock {lock.version}"
+            ]
     if lock.registry_type == "mcpb":
         want = f"sha256:{package.file_sha256}" if package.file_sha256 else None
         if want is None or [a.digest for a in lock.artifacts] != [want]:
@@ -230,11 +243,14 @@ def _compare(lock: PackageLock, package: Package, directory: Path) -> list[str]:
         return _pypi(inv, expected, directory, lock)
     if kind == "npm":
         return _npm(inv, expected, directory, lock)
+    if kind == "nuget":
+        return _nuget(inv, expected, directory, lock)
     return [f"package type {kind!r} has no invocation rule"]
 
 
 def _plain(package: Package, kind: str) -> Invocation:
-    """What pypi and npm resolve compile: packageArguments, env, headers, URL (no command)."""
+    """What pypi, npm and nuget resolve compile: packageArguments, env, headers, URL (no
+    command)."""
     from marketplace.installers._model import Invocation
     from marketplace.installers._template import (
         InputCollector,
@@ -396,3 +412,19 @@ def _npm(inv: Invocation, expected: Invocation, directory: Path, lock: PackageLo
             f"(it has: {offered})"
         ]
     return _diff(inv, replace(expected, command=inv.command))
+
+
+def _nuget(inv: Invocation, expected: Invocation, directory: Path, lock: PackageLock) -> list[str]:
+    """The command must be the one the kept .nupkg (checked against the lock's sha512) names."""
+    from dataclasses import replace
+
+    from marketplace.errors import InstallError, VerificationError
+    from marketplace.installers.nuget import installed_command
+
+    try:
+        command = installed_command(directory, lock)
+    except (InstallError, VerificationError) as exc:
+        return [str(exc)]
+    if inv.command != command:
+        return [f"its command {_short(inv.command)} is not the tool's command {_short(command)}"]
+    return _diff(inv, replace(expected, command=command))

@@ -9,6 +9,7 @@ fsync, ``os.replace``, fsync of the directory). See docs/lockfile.md for every f
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -228,6 +229,30 @@ def _refuse_unknown(table: Mapping[str, Any], allowed: set[str], where: str) -> 
         )
 
 
+_SHA512 = re.compile(r"^sha512:[0-9a-f]{128}$")
+
+
+def _check_digests(package: PackageLock, where: str) -> None:
+    """A nuget package is pinned by ``sha512:<hex>`` (what NuGet publishes) and only by that;
+    no other type uses ``sha512:`` (npm's integrity is ``sha512-<base64>``)."""
+    nuget = package.registry_type == "nuget"
+    pinned = [a.digest for a in package.artifacts]
+    pinned += [h for dep in package.closure for h in dep.hashes]
+    if nuget and len(package.artifacts) != 1:
+        raise LockFormatError(f"{where}: a nuget package needs exactly one artifact (its .nupkg)")
+    for digest in pinned:
+        if nuget and not _SHA512.match(digest):
+            raise LockFormatError(
+                f"{where}: a nuget package is pinned by sha512:<128 hex digits>, not "
+                f"{digest[:24]!r}"
+            )
+        if not nuget and digest.startswith("sha512:"):
+            raise LockFormatError(
+                f"{where}: a sha512: digest is for nuget packages only, this one is "
+                f"{package.registry_type}"
+            )
+
+
 def _loads(text: str, *, where: str) -> Lockfile:
     import dataclasses
     import tomllib
@@ -264,6 +289,8 @@ def _loads(text: str, *, where: str) -> Lockfile:
             if isinstance(entry.get("package"), Mapping):
                 _refuse_unknown(entry["package"], package_keys, f"{where}: tools.{key}.package")
     tools = {key: LockedTool.from_dict(key, entry) for key, entry in tools_table.items()}
+    for key, tool in tools.items():
+        _check_digests(tool.package, f"{where}: tools.{key}.package")
     sets_table = doc.get("toolsets", {})
     if not isinstance(sets_table, Mapping):
         raise LockError(f"{where}: [toolsets] must be a table")

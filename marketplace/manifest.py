@@ -49,7 +49,7 @@ __all__ = [
 ]
 
 MANIFEST_NAME = "mgx.toml"
-PACKAGE_TYPES = ("pypi", "npm", "mcpb", "oci", "remote")
+PACKAGE_TYPES = ("pypi", "npm", "mcpb", "nuget", "oci", "remote")
 RESOLVE_MODES = ("publish", "now")
 VERIFY_MODES = ("require", "prefer", "off")
 # Earlier mgx wrote "warn" for what is now "prefer"; it is read as such, with a note.

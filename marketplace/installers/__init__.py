@@ -8,7 +8,7 @@ Public surface (everything else is private)::
 
 ``PackageLock.to_dict()`` is the per-tool data of ``mgx.lock``; ``LaunchSpec`` is what a client
 (``marketplace.check``, the runtime) starts. One module per package type: ``pypi``, ``npm``,
-``mcpb``, ``oci``, ``remote``.
+``mcpb``, ``nuget``, ``oci``, ``remote``.
 """
 
 from __future__ import annotations

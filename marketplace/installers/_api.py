@@ -21,9 +21,9 @@ from registry_cache.serverjson import Package, ServerVersion, Transport
 SUPPORTED = INSTALLABLE_TYPES
 # Preference when a server ships several packages and the manifest names none: an isolated
 # Python env is the cheapest and most reproducible, then an npm prefix, then a self-contained
-# bundle, then a container (needs a running daemon), and a remote last (nothing runs locally,
-# but the data leaves the machine).
-PREFERENCE = ("pypi", "npm", "mcpb", "oci", "remote")
+# bundle, then a .NET tool (needs the .NET SDK), then a container (needs a running daemon), and
+# a remote last (nothing runs locally, but the data leaves the machine).
+PREFERENCE = ("pypi", "npm", "mcpb", "nuget", "oci", "remote")
 
 
 def _module(registry_type: str) -> Any:
@@ -114,8 +114,8 @@ def choose_package(
 
     ``preferred_type`` (from the manifest or ``--type``) wins when the server ships it. Without
     it, a type is usable when its runtime exists here: uv or Python for pypi (always true:
-    mgx runs on Python), node and npm for npm, docker or podman for oci; mcpb always; a remote
-    only when nothing local is usable.
+    mgx runs on Python), node and npm for npm, dotnet for nuget, docker or podman for oci; mcpb
+    always; a remote only when nothing local is usable.
     """
     candidates: dict[str, Package | Transport] = {}
     for package in server.packages:

@@ -119,16 +119,25 @@ def get_json(client: Any, url: str, *, what: str, headers: Mapping[str, str] | N
 
 
 def download(
-    client: Any, url: str, dest: Path, *, sha256: str | None, what: str, limit: int = 2 << 30
+    client: Any,
+    url: str,
+    dest: Path,
+    *,
+    sha256: str | None,
+    what: str,
+    limit: int = 2 << 30,
+    sha512: str | None = None,
 ) -> str:
     """Stream ``url`` into ``dest``; returns the sha256 hex. Refuses a mismatch or > ``limit``.
 
-    The file is written next to ``dest`` and renamed only after the digest matched, so a
+    ``sha512`` (hex), when given, is checked as well (NuGet publishes SHA-512 only). The file
+    is written next to ``dest`` and renamed only after the digests matched, so a
     half-downloaded or tampered file never sits at ``dest``.
     """
     # A name of its own: two runs fetching the same file must not write into one another.
     partial = dest.with_name(f"{dest.name}.{secrets.token_hex(6)}.part")
     digest = hashlib.sha256()
+    digest512 = hashlib.sha512() if sha512 is not None else None
     size = 0
     try:
         with http_errors(what), client.stream("GET", url) as response:
@@ -139,6 +148,8 @@ def download(
                     if size > limit:
                         raise InstallError(f"{what}: {url} is larger than {limit >> 20} MiB")
                     digest.update(chunk)
+                    if digest512 is not None:
+                        digest512.update(chunk)
                     fh.write(chunk)
         actual = digest.hexdigest()
         if sha256 is not None and actual != sha256.lower():
@@ -146,6 +157,13 @@ def download(
                 f"{what}: sha256 mismatch for {url}: expected {sha256.lower()}, got {actual}; "
                 "the file was not installed"
             )
+        if digest512 is not None and sha512 is not None:
+            got = digest512.hexdigest()
+            if got != sha512.lower():
+                raise VerificationError(
+                    f"{what}: sha512 mismatch for {url}: expected {sha512.lower()[:32]}…, "
+                    f"got {got[:32]}…; the file was not installed"
+                )
         os.replace(partial, dest)
         return actual
     finally:
@@ -154,8 +172,15 @@ def download(
 
 
 def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
+    return _hash_file(path, hashlib.sha256())
+
+
+def sha512_file(path: Path) -> str:
+    return _hash_file(path, hashlib.sha512())
+
+
+def _hash_file(path: Path, digest: Any) -> str:
     with open(path, "rb") as fh:
         for chunk in iter(lambda: fh.read(1 << 16), b""):
             digest.update(chunk)
-    return digest.hexdigest()
+    return str(digest.hexdigest())

@@ -55,8 +55,8 @@ def _strs(d: Mapping[str, Any], key: str, where: str) -> tuple[str, ...]:
 class Artifact:
     """One file (or image manifest) the install must match, by digest.
 
-    ``digest`` is ``sha256:<hex>`` (PyPI files, mcpb, OCI manifests) or an npm/SRI integrity
-    string (``sha512-<base64>``).
+    ``digest`` is ``sha256:<hex>`` (PyPI files, mcpb, OCI manifests), an npm/SRI integrity
+    string (``sha512-<base64>``) or ``sha512:<hex>`` (NuGet packages, nuget only).
     """
 
     name: str
@@ -79,6 +79,8 @@ class LockedDependency:
     npm: ``name`` is the install path in the tree (``node_modules/a/node_modules/b``),
     ``hashes`` holds the ``integrity`` and ``extra`` the package-lock fields ``npm ci`` needs
     (``dependencies``, ``bin``, ``optional``, …).
+    nuget: one per-platform package of a RID-specific .NET tool: ``name`` its package id,
+    ``hashes`` its ``sha512:<hex>``, ``extra.rid`` its runtime identifier.
     """
 
     name: str

@@ -21,6 +21,8 @@ _OCI_REF = re.compile(
     r"^(?:[A-Za-z0-9.-]+(?::[0-9]+)?/)?[a-z0-9]+(?:[._-]+[a-z0-9]+)*(?:/[a-z0-9]+(?:[._-]+[a-z0-9]+)*)*"
     r"(?::[A-Za-z0-9_][A-Za-z0-9._-]{0,127})?(?:@sha256:[a-f0-9]{64})?$"
 )
+# NuGet package ids: letters, digits, '.', '_', '-', at most 100 characters.
+_NUGET_ID = re.compile(r"^[A-Za-z0-9_](?:[A-Za-z0-9._-]{0,99})$")
 _VERSION = re.compile(r"^[A-Za-z0-9][A-Za-z0-9.+_~-]*$")
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _HEADER_NAME = re.compile(r"^[A-Za-z0-9!#$%&'*+.^_`|~-]+$")
@@ -64,6 +66,12 @@ def validate_identifier(registry_type: str, identifier: str) -> None:
             raise InstallError(f"{what} {identifier!r} is not a valid image reference")
     elif registry_type == "mcpb":
         validate_download_url(identifier, what)
+    elif registry_type == "nuget":
+        if not _NUGET_ID.match(identifier) or ".." in identifier:
+            raise InstallError(
+                f"{what} {identifier!r} is not a valid package id "
+                "(letters, digits, '.', '_', '-'; at most 100; no '..')"
+            )
     else:
         _no_traversal(identifier, what)
 

@@ -91,6 +91,8 @@ def check(tool: LockedTool, evidence: Evidence | None, *, repository: str = "") 
         return artifacts.check_mcpb(tool)
     if kind == "oci":
         return artifacts.check_oci(tool, repository)
+    if kind == "nuget":
+        return artifacts.check_nuget(tool)
     return artifacts.check_remote(tool)
 
 

@@ -33,6 +33,16 @@ def check_mcpb(tool: LockedTool) -> Outcome:
     return Outcome(status="verified", method="sha256")
 
 
+def check_nuget(tool: LockedTool) -> Outcome:
+    # The SHA-512 comes from the same feed as the package: it pins the bytes, it does not say
+    # who built them. NuGet's own package signatures are not checked by mgx.
+    return Outcome(
+        status="unverified",
+        method="sha512",
+        reason="pinned by the feed's SHA-512 only (mgx does not check NuGet signatures)",
+    )
+
+
 def check_remote(tool: LockedTool) -> Outcome:
     return Outcome(status="unverified", reason="a remote server: nothing is installed or signed")
 

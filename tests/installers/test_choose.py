@@ -19,6 +19,7 @@ def server(*types: str, remote: bool = False) -> Any:
         "oci": "docker.io/o/srv:1",
         "mcpb": "https://x.example/s.mcpb",
         "nuget": "Srv",
+        "cargo": "srv",
     }
     packages = []
     for t in types:
@@ -63,7 +64,7 @@ def kind(choice: Package | Transport) -> str:
 
 
 def test_preference_order_is_documented() -> None:
-    assert PREFERENCE == ("pypi", "npm", "mcpb", "oci", "remote")
+    assert PREFERENCE == ("pypi", "npm", "mcpb", "nuget", "oci", "remote")
 
 
 def test_prefers_by_order_among_usable(path_with) -> None:  # type: ignore[no-untyped-def]
@@ -95,10 +96,22 @@ def test_manifest_preference_wins(path_with) -> None:  # type: ignore[no-untyped
         choose_package(server("pypi", "npm"), preferred_type="oci")
 
 
-def test_unsupported_types_are_explained() -> None:
-    with pytest.raises(ResolutionError, match="mgx cannot install nuget packages"):
+def test_nuget_is_usable_where_dotnet_is(path_with) -> None:  # type: ignore[no-untyped-def]
+    path_with()
+    with pytest.raises(
+        ResolutionError, match="cannot be installed here: nuget needs dotnet, not found on PATH"
+    ):
         choose_package(server("nuget"))
+    assert kind(choose_package(server("nuget", remote=True))) == "remote"
+    path_with("dotnet", "docker")
+    assert kind(choose_package(server("oci", "nuget"))) == "nuget"
+    assert kind(choose_package(server("nuget", "mcpb"))) == "mcpb"
+
+
+def test_unsupported_types_are_explained() -> None:
+    with pytest.raises(ResolutionError, match="mgx cannot install cargo packages yet"):
+        choose_package(server("cargo"))
     with pytest.raises(InstallError, match="not supported"):
-        choose_package(server("nuget", "pypi"), preferred_type="nuget")
+        choose_package(server("cargo", "pypi"), preferred_type="cargo")
     with pytest.raises(ResolutionError, match="no package .*no packages and no remotes"):
         choose_package(server())

@@ -50,7 +50,10 @@ def test_valid_identifiers_pass(kind: str, identifier: str) -> None:
         ("mcpb", "http://example.com/x.mcpb", "must be an https"),
         ("mcpb", "file:///etc/passwd", "must be an https"),
         ("mcpb", "https://user:pw@example.com/x.mcpb", "credentials"),
-        ("nuget", "../x", "path separator"),
+        ("nuget", "../x", "not a valid package id"),
+        ("nuget", "Pkg/Sub", "not a valid package id"),
+        ("nuget", "--source=http://evil", "starts with '-'"),
+        ("nuget", "a..b", "not a valid package id"),
     ],
 )
 def test_bad_identifiers_are_refused(kind: str, identifier: str, fragment: str) -> None:

@@ -15,6 +15,9 @@ from pathlib import Path
 MGX = [sys.executable, "-c", "import sys; from runtime.entry import main; sys.exit(main())"]
 NUGET = "io.github.domdomegg/time-mcp-nuget"
 FILESYSTEM = "io.github.modelcontextprotocol/server-filesystem"
+# PATH with the test interpreter only: no node, no docker, no dotnet.
+PYTHON_ONLY = str(Path(sys.executable).parent)
+NO_DOTNET = "nuget needs dotnet, not found on PATH"
 
 
 def mgx(*args: str, cwd: Path, path: str | None = None) -> subprocess.CompletedProcess[str]:
@@ -27,27 +30,31 @@ def mgx(*args: str, cwd: Path, path: str | None = None) -> subprocess.CompletedP
 
 
 def test_search_ranks_installable_first_and_marks_the_others(tmp_path: Path) -> None:
-    done = mgx("tool", "search", "time", "--json", cwd=tmp_path)
+    done = mgx("tool", "search", "time", "--json", cwd=tmp_path, path=PYTHON_ONLY)
     assert done.returncode == 0, done.stderr
     hits = json.loads(done.stdout)
     flags = [h["installable"] for h in hits]
     assert True in flags and False in flags
     assert flags == sorted(flags, reverse=True)  # every installable one before any other
     by_name = {h["name"]: h for h in hits}
-    assert by_name[NUGET]["notInstallableReason"] == "mgx cannot install nuget packages yet"
+    assert by_name[NUGET]["notInstallableReason"] == NO_DOTNET
     seeds = [h for h in hits if not h["types"]]
     assert seeds and all(h["notInstallableReason"] == "no package" for h in seeds)
 
-    table = mgx("tool", "search", "time", cwd=tmp_path).stdout
-    assert "[no package]" in table and "mgx cannot install nuget packages yet" in table
+    table = mgx("tool", "search", "time", cwd=tmp_path, path=PYTHON_ONLY).stdout
+    assert "[no package]" in table and f"[{NO_DOTNET}]" in table
 
-    only = json.loads(mgx("tool", "search", "time", "--installable", "--json", cwd=tmp_path).stdout)
+    only = json.loads(
+        mgx(
+            "tool", "search", "time", "--installable", "--json", cwd=tmp_path, path=PYTHON_ONLY
+        ).stdout
+    )
     assert only and all(h["installable"] for h in only)
     assert {h["name"] for h in only} == {h["name"] for h in hits if h["installable"]}
 
 
 def test_a_type_this_machine_cannot_run_is_not_installable_here(tmp_path: Path) -> None:
-    no_node = str(Path(sys.executable).parent)  # python only: no node, no docker
+    no_node = PYTHON_ONLY
     hits = json.loads(
         mgx("tool", "search", "filesystem", "--json", cwd=tmp_path, path=no_node).stdout
     )
@@ -63,14 +70,15 @@ def test_a_type_this_machine_cannot_run_is_not_installable_here(tmp_path: Path) 
 
 
 def test_info_and_install_say_why_not(tmp_path: Path) -> None:
-    info = json.loads(mgx("tool", "info", NUGET, "--json", cwd=tmp_path).stdout)
+    info = json.loads(mgx("tool", "info", NUGET, "--json", cwd=tmp_path, path=PYTHON_ONLY).stdout)
     assert info["installable"] is False
-    assert info["notInstallableReason"] == "mgx cannot install nuget packages yet"
-    text = mgx("tool", "info", NUGET, cwd=tmp_path).stdout
-    assert "installable here: NO (mgx cannot install nuget packages yet)" in text
-    failed = mgx("tool", "install", NUGET, cwd=tmp_path)
+    assert info["notInstallableReason"] == NO_DOTNET
+    text = mgx("tool", "info", NUGET, cwd=tmp_path, path=PYTHON_ONLY).stdout
+    assert f"installable here: NO ({NO_DOTNET})" in text
+    failed = mgx("tool", "install", NUGET, cwd=tmp_path, path=PYTHON_ONLY)
     assert failed.returncode == 1
-    assert failed.stderr.strip().endswith("mgx cannot install nuget packages yet")
+    assert failed.stderr.strip().endswith(f"cannot be installed here: {NO_DOTNET}")
+    assert len(failed.stderr.strip().splitlines()) == 1
 
     pypi = json.loads(mgx("tool", "info", "mcp-server-time", "--json", cwd=tmp_path).stdout)
     assert pypi["installable"] is True and pypi["installableTypes"] == ["pypi"]
