@@ -51,6 +51,7 @@ SERVER_TOOLS = [
     "crash",
     "echo",
     "fail",
+    "freeze",
     "numbers",
     "pid",
     "progress",

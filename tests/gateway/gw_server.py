@@ -8,9 +8,10 @@ For the forwarding tests: ``wait_gate`` / ``release`` (a call that answers only 
 call opened its gate, so answers come back in an order the test chooses), ``block`` /
 ``block_started`` / ``cancelled_seen`` (a call that waits until it is cancelled, and two
 that report, by waiting on events, that it started and that the cancellation arrived),
-``fail`` (a tool error result), ``rpc_error`` (a JSON-RPC error answer), ``big`` (a large
-result), ``progress`` (progress notifications) and ``rich`` / ``numbers`` (image content, structured
-content: both must pass through unchanged).
+``freeze`` (a server that stops answering anything), ``fail`` (a tool error result),
+``rpc_error`` (a JSON-RPC error answer), ``big`` (a large result), ``progress`` (progress
+notifications) and ``rich`` / ``numbers`` (image content, structured content: both must
+pass through unchanged).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import asyncio
 import base64
 import os
 import sys
+import time
 from typing import Any
 
 parser = argparse.ArgumentParser()
@@ -115,6 +117,13 @@ async def cancelled_seen() -> str:
     """Answer once a ``block`` call was cancelled."""
     await asyncio.wait_for(_cancelled.wait(), _EVENT_TIMEOUT)
     return "cancelled"
+
+
+@server.tool()
+async def freeze() -> str:
+    """Block the whole server (its event loop) for two minutes: a hung server."""
+    time.sleep(120)  # noqa: ASYNC251 - blocking on purpose: pings go unanswered too
+    return "thawed"
 
 
 @server.tool()

@@ -148,6 +148,16 @@ async def test_call_timeout_cancels_and_keeps_a_responsive_server(gw_project: Gw
         assert result_text(await c.call_tool("alpha__pid", {})) == first  # it answered a ping
 
 
+async def test_a_hung_server_is_restarted(gw_project: GwProject) -> None:
+    async with stdio_gateway(gw_project, "tool", "serve", "-t", "work", "--call-timeout", "1") as c:
+        first = result_text(await c.call_tool("alpha__pid", {}))
+        hung = await c.call_tool("alpha__freeze", {})
+        assert hung.is_error and "did not finish within 1s" in result_text(hung)
+        # The next call waits for the check (no answer to a ping either) and the restart.
+        again = await c.call_tool("alpha__pid", {})
+        assert not again.is_error and result_text(again) != first
+
+
 async def test_protocol_edges(gw_project: GwProject) -> None:
     async with raw_gateway(gw_project, "tool", "serve", "-t", "work") as gw:
         again = await gw.request(
