@@ -1,9 +1,11 @@
-"""``Gateway``: one MCP server (mcp SDK, low-level API) in front of a project's locked tools.
+"""``Gateway``: one MCP server in front of a project's locked tools.
 
 ``open_gateway`` checks everything it can before anything listens or starts: the project,
 the lock, the tool set, the tool filter from ``mgx.toml``, the transport and, off loopback,
-the bearer token. ``Gateway.serve_stdio`` / ``serve_http`` then serve until the client goes
-away or the process is told to stop, and always stop every server they started.
+the bearer token. ``Gateway.serve_stdio`` (plain JSON-RPC, ``_stdio``) / ``serve_http`` (the
+mcp SDK's low-level server) then serve until the client goes away or the process is told to
+stop, and always stop every server they started. Both answer through ``list_tools`` and
+``call_tool`` here, which is where every call is audited.
 """
 
 from __future__ import annotations
