@@ -2,53 +2,28 @@
 
 They join the ``mgx tool`` group from here because the gateway lives in ``runtime`` (which
 may import the marketplace, not the reverse). Nothing is printed on stdout: on stdio that
-is the MCP channel. The ready line and warnings go to stderr.
+is the MCP channel. The ready line and warnings go to stderr. Plain stdio forms of both
+commands are run before typer loads (``runtime.gateway.launch.run_fast``); what they do is
+the same either way (``run_gateway``).
 """
 
 from __future__ import annotations
 
-import asyncio
-import signal
-import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import typer
 
 if TYPE_CHECKING:
-    from runtime.gateway import Gateway, GatewayOptions
+    from runtime.gateway import GatewayOptions
 
 PROJECT_HELP = "Project directory holding mgx.toml (default: $MGX_PROJECT, else the nearest one)."
 
 
-def _note(message: str) -> None:
-    sys.stderr.write(f"mgx: {message}\n")
-    sys.stderr.flush()
-
-
 def _run(options: GatewayOptions) -> None:
-    from runtime.gateway import open_gateway
+    from runtime.gateway.launch import run_gateway
 
-    gateway = open_gateway(options, on_warning=lambda w: _note(f"warning: {w}"))
-    try:
-        asyncio.run(_serve(gateway))
-    except KeyboardInterrupt:
-        pass  # the servers were stopped on the way out; Ctrl-C is a normal way to end
-
-
-async def _serve(gateway: Gateway) -> None:
-    task = asyncio.current_task()
-    assert task is not None
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
-        loop.add_signal_handler(sig, task.cancel)
-    try:
-        if gateway.options.transport == "stdio":
-            await gateway.serve_stdio(on_ready=_note)
-        else:
-            await gateway.serve_http(on_ready=_note)
-    except asyncio.CancelledError:
-        pass  # a signal: serve_* stopped every server before the cancellation reached here
+    run_gateway(options)
 
 
 def serve(

@@ -7,6 +7,9 @@ Public surface::
     Gateway          ``serve_stdio()`` / ``serve_http()``; ``mcp_server()`` for embedding
     preflight        the one check before any locked server starts (see ``preflight.py``)
     is_loopback      whether a bind address only accepts local connections
+
+On stdio the gateway speaks JSON-RPC itself (``_stdio`` in front, ``_stdio_backend`` behind):
+no mcp SDK on the hot path; see docs/gateway.md, "Design".
 """
 
 from __future__ import annotations

@@ -1,10 +1,15 @@
-"""The locked servers behind the gateway: started lazily, one ``ToolHub`` each.
+"""The locked servers behind the gateway: started lazily, one backend each.
 
 A server starts on the first call to one of its tools, or when ``tools/list`` is asked and
 no tool list was recorded for its locked package yet (see ``_listing``). Every start goes
-through ``preflight`` first. Each server gets its own ``ToolHub`` (so one slow or broken
-server never holds up another), which brings the runtime's behaviour along: a crashed or
-hung server is restarted once, calls are bounded by a timeout, stderr goes to a log file.
+through ``preflight`` first. Each server is started and called on its own (one slow or
+broken server never holds up another) with the runtime's rules: a crashed or hung server is
+restarted once, calls are bounded by a timeout, stderr goes to a log file.
+
+A stdio server (nearly every locked tool) is a ``StdioBackend``: plain JSON-RPC lines, the
+result forwarded as the server sent it. A server reached over HTTP goes through the
+runtime's ``ToolHub`` (the mcp SDK's HTTP client transports), its outcome turned back into
+a ``CallToolResult``.
 """
 
 from __future__ import annotations
@@ -12,37 +17,55 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from runtime.errors import GatewayError
-from runtime.tools import HubTool, ToolFilter, ToolHub, ToolOutcome, expose_names
+from runtime.gateway._version import mgx_version
+from runtime.tools import HubTool, ToolFilter, ToolHub, expose_names
 
 if TYPE_CHECKING:
     from marketplace.lockfile import LockedTool
     from marketplace.project import Project
+    from marketplace.usage import UsageRecorder
     from runtime.gateway._audit import Redactor
     from runtime.gateway._listing import ListingCache
+    from runtime.gateway._stdio_backend import Notify, StdioBackend
 
 log = logging.getLogger(__name__)
 
-_MAX_RESULT_CHARS = 1_000_000  # a gateway forwards; the client decides what is too long
+_MAX_RESULT_CHARS = 1_000_000  # HTTP servers (ToolHub): a gateway forwards, the client judges
+
+
+@dataclass(frozen=True)
+class Called:
+    """One call's answer: the ``CallToolResult`` to send back, and what the audit log needs."""
+
+    result: dict[str, Any]
+    server: str  # "" when the name offers no tool
+    error: str | None  # first text of an error result, None when the call succeeded
 
 
 @dataclass(eq=False)
 class _Slot:
-    """One locked server: what is known of its tools, and its hub once started."""
+    """One locked server: what is known of its tools, and its backend once started."""
 
     short: str
     locked: LockedTool
     key: str
     tools: list[dict[str, Any]] | None = None  # recorded or live listing
-    hub: ToolHub | None = None
+    stdio: StdioBackend | None = None
+    hub: ToolHub | None = None  # a server reached over HTTP
     hub_names: dict[str, str] = field(default_factory=dict)  # tool -> name inside the hub
     error: str | None = None
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+    @property
+    def started(self) -> bool:
+        return self.stdio is not None or self.hub is not None
 
 
 class Backends:
@@ -83,6 +106,7 @@ class Backends:
         for slot in self._slots.values():
             slot.tools = listing.get(slot.key)
         self._exposed: dict[str, tuple[_Slot, str]] = {}
+        self._usage: UsageRecorder | None = None  # for stdio servers (a ToolHub counts its own)
 
     # --- listing ---------------------------------------------------------------------------
     async def list_tools(self) -> list[HubTool]:
@@ -129,34 +153,28 @@ class Backends:
         with contextlib.suppress(Exception):  # the error is kept on the slot and reported
             await self._start(slot)
 
-    async def _start(self, slot: _Slot) -> ToolHub:
+    async def _start(self, slot: _Slot) -> None:
         async with slot.lock:
-            if slot.hub is not None:
-                return slot.hub
+            if slot.started:
+                return
             if slot.error is not None:
                 raise GatewayError(slot.error)
             try:
-                hub = await self._open(slot)
+                tools = await self._open(slot)
             except Exception as exc:
                 slot.error = self._redactor.text(
                     f"server {slot.short!r} cannot start: {_first_line(exc)}"
                 )
                 log.warning("%s", slot.error)
                 raise GatewayError(slot.error) from exc
-            slot.hub = hub
-            live = hub.tools()
-            slot.hub_names = {t.tool: t.name for t in live}
-            slot.tools = [
-                {"name": t.tool, "description": t.description, "inputSchema": t.input_schema}
-                for t in sorted(live, key=lambda t: t.tool)
-            ]
+            slot.tools = sorted(tools, key=lambda t: str(t["name"]))
             try:
                 self._listing.put(slot.key, slot.tools)
             except OSError as exc:  # a read-only state dir costs laziness, not correctness
                 log.warning("cannot record the tool list of %s: %s", slot.short, exc)
-            return hub
 
-    async def _open(self, slot: _Slot) -> ToolHub:
+    async def _open(self, slot: _Slot) -> list[dict[str, Any]]:
+        """Preflight, then start the server; returns its tools (name, description, schema)."""
         from runtime.gateway.preflight import preflight
         from runtime.toolset_loader import locked_server_spec
 
@@ -164,8 +182,26 @@ class Backends:
         for warning in cleared.warnings:
             self._on_warning(warning)
         self._redactor.add([*cleared.launch.env.values(), *cleared.launch.headers.values()])
+        spec = locked_server_spec(self._project, slot.locked, slot.short, cleared.launch)
+        if spec.transport == "stdio":
+            from runtime.gateway._stdio_backend import StdioBackend
+
+            backend = StdioBackend(
+                spec,
+                log_dir=self._log_dir,
+                startup_timeout=self._startup_timeout,
+                max_restarts=1,
+                client_version=mgx_version(),
+            )
+            await backend.start()
+            slot.stdio = backend
+            if self._usage is None:
+                from marketplace.usage import UsageRecorder
+
+                self._usage = UsageRecorder.from_env(self._project.settings)
+            return [_listed(t) for t in backend.tools]
         hub = ToolHub(
-            [locked_server_spec(self._project, slot.locked, slot.short, cleared.launch)],
+            [spec],
             call_timeout=self._call_timeout,
             startup_timeout=self._startup_timeout,
             max_restarts=1,
@@ -173,7 +209,13 @@ class Backends:
             log_dir=self._log_dir,
         )
         await hub.__aenter__()
-        return hub
+        slot.hub = hub
+        live = hub.tools()
+        slot.hub_names = {t.tool: t.name for t in live}
+        return [
+            {"name": t.tool, "description": t.description, "inputSchema": t.input_schema}
+            for t in live
+        ]
 
     # --- calls -----------------------------------------------------------------------------
     def resolve(self, name: str) -> tuple[str, str] | None:
@@ -181,8 +223,19 @@ class Backends:
         found = self._exposed.get(name)
         return (found[0].short, found[1]) if found else None
 
-    async def call(self, name: str, arguments: dict[str, Any]) -> ToolOutcome:
-        """Call the tool exposed as ``name``; every failure is an ``is_error`` outcome."""
+    async def call(
+        self,
+        name: str,
+        arguments: dict[str, Any],
+        *,
+        meta: dict[str, Any] | None = None,
+        notify: Notify | None = None,
+    ) -> Called:
+        """Call the tool exposed as ``name``; every failure is an ``isError`` result.
+
+        ``meta`` (the request's ``_meta``, e.g. a progress token) goes to a stdio server with
+        the call, and ``notify`` receives the progress notifications it sends for it.
+        """
         if not self._exposed:
             await self.list_tools()  # a client may call without listing first
         found = self._exposed.get(name)
@@ -190,30 +243,45 @@ class Backends:
             hint = ", ".join(sorted(self._exposed)[:20]) or "none"
             failed = "; ".join(s.error for s in self._slots.values() if s.error)
             why = f". Not started: {failed}" if failed else ""
-            return ToolOutcome(
-                name=name,
-                text=f"Tool error: there is no tool named {name!r}. Available tools: {hint}{why}",
-                is_error=True,
-            )
+            text = f"Tool error: there is no tool named {name!r}. Available tools: {hint}{why}"
+            return Called(result=_error_result(text), server="", error=text)
         slot, tool = found
         try:
-            hub = await self._start(slot)
+            await self._start(slot)
         except GatewayError as exc:
-            return ToolOutcome(name=name, text=f"Tool error: {exc}", is_error=True)
+            text = f"Tool error: {exc}"
+            return Called(result=_error_result(text), server=slot.short, error=text)
+        if slot.stdio is not None:
+            started = time.perf_counter()
+            error: str | None = "cancelled"
+            try:
+                result = await slot.stdio.call(
+                    tool, arguments, timeout=self._call_timeout, meta=meta, notify=notify
+                )
+                error = _error_text(result)
+            finally:  # a cancelled call counts too (as an error)
+                if self._usage is not None:
+                    seconds = time.perf_counter() - started
+                    self._usage.record(slot.short, tool, error=error is not None, seconds=seconds)
+            return Called(result=result, server=slot.short, error=error)
+        return await self._call_hub(slot, name, tool, arguments)
+
+    async def _call_hub(
+        self, slot: _Slot, name: str, tool: str, arguments: dict[str, Any]
+    ) -> Called:
         inner = slot.hub_names.get(tool)
-        if inner is None:
-            return ToolOutcome(
-                name=name,
-                text=f"Tool error: server {slot.short!r} no longer offers {tool!r}",
-                is_error=True,
-            )
-        outcome = await hub.call(inner, arguments)
-        return ToolOutcome(
-            name=name,
-            text=outcome.text,
-            is_error=outcome.is_error,
-            structured=outcome.structured,
-            duration_s=outcome.duration_s,
+        if slot.hub is None or inner is None:
+            text = f"Tool error: server {slot.short!r} no longer offers {tool!r}"
+            return Called(result=_error_result(text), server=slot.short, error=text)
+        outcome = await slot.hub.call(inner, arguments)
+        result: dict[str, Any] = {
+            "content": [{"type": "text", "text": outcome.text}],
+            "isError": outcome.is_error,
+        }
+        if isinstance(outcome.structured, dict):
+            result["structuredContent"] = outcome.structured
+        return Called(
+            result=result, server=slot.short, error=outcome.text if outcome.is_error else None
         )
 
     def status(self) -> list[dict[str, Any]]:
@@ -222,18 +290,53 @@ class Backends:
         for name, slot in self._slots.items():
             state = "failed" if slot.error else "idle"
             restarts = 0
-            if slot.hub is not None:
+            if slot.stdio is not None:
+                state, restarts = slot.stdio.state, slot.stdio.restarts
+            elif slot.hub is not None:
                 st = slot.hub.status()[0]
                 state, restarts = st.state, st.restarts
             out.append({"server": name, "name": slot.short, "state": state, "restarts": restarts})
         return out
 
     async def aclose(self) -> None:
-        """Stop every started server (never raises)."""
-        hubs = [s.hub for s in self._slots.values() if s.hub is not None]
+        """Stop every started server and write the usage counts (never raises)."""
+        stops = [s.stdio.stop() for s in self._slots.values() if s.stdio is not None]
+        stops += [s.hub.__aexit__(None, None, None) for s in self._slots.values() if s.hub]
         for slot in self._slots.values():
-            slot.hub = None
-        await asyncio.gather(*(h.__aexit__(None, None, None) for h in hubs), return_exceptions=True)
+            slot.stdio = slot.hub = None
+        await asyncio.gather(*stops, return_exceptions=True)
+        if self._usage is not None:
+            self._usage.flush()
+
+
+def _listed(tool: dict[str, Any]) -> dict[str, Any]:
+    """What the gateway keeps of a listed tool (and records): name, description, schema.
+
+    The same normalisation as the runtime's hub: a description falls back to the title or the
+    name, and the input schema is always an object schema.
+    """
+    name = str(tool["name"])
+    description = str(tool.get("description") or tool.get("title") or name).strip()
+    schema = tool.get("inputSchema")
+    schema = dict(schema) if isinstance(schema, dict) else {}
+    if schema.get("type") != "object":
+        schema = {"type": "object", **schema} if schema else {"type": "object", "properties": {}}
+    schema.setdefault("properties", {})
+    return {"name": name, "description": description, "inputSchema": schema}
+
+
+def _error_result(text: str) -> dict[str, Any]:
+    return {"content": [{"type": "text", "text": text}], "isError": True}
+
+
+def _error_text(result: dict[str, Any]) -> str | None:
+    """The first text of an error result (for the audit log); None for a success."""
+    if not result.get("isError"):
+        return None
+    for block in result.get("content") or ():
+        if isinstance(block, dict) and block.get("type") == "text" and block.get("text"):
+            return str(block["text"])
+    return "error"
 
 
 def _first_line(exc: BaseException) -> str:

@@ -1,9 +1,11 @@
-"""``Gateway``: one MCP server (mcp SDK, low-level API) in front of a project's locked tools.
+"""``Gateway``: one MCP server in front of a project's locked tools.
 
 ``open_gateway`` checks everything it can before anything listens or starts: the project,
 the lock, the tool set, the tool filter from ``mgx.toml``, the transport and, off loopback,
-the bearer token. ``Gateway.serve_stdio`` / ``serve_http`` then serve until the client goes
-away or the process is told to stop, and always stop every server they started.
+the bearer token. ``Gateway.serve_stdio`` (plain JSON-RPC, ``_stdio``) / ``serve_http`` (the
+mcp SDK's low-level server) then serve until the client goes away or the process is told to
+stop, and always stop every server they started. Both answer through ``list_tools`` and
+``call_tool`` here, which is where every call is audited.
 """
 
 from __future__ import annotations
@@ -21,13 +23,17 @@ from runtime.errors import GatewayError
 from runtime.gateway._audit import AuditLog, Redactor
 from runtime.gateway._backends import Backends
 from runtime.gateway._options import GatewayOptions, is_loopback
+from runtime.gateway._version import mgx_version
 
 if TYPE_CHECKING:
     from marketplace.settings import Settings
+    from runtime.gateway._stdio_backend import Notify
 
 log = logging.getLogger(__name__)
 
-__all__ = ["Gateway", "open_gateway"]
+__all__ = ["INSTRUCTIONS", "Gateway", "open_gateway"]
+
+INSTRUCTIONS = "Tools of an mgx project's locked tool set, named server__tool."
 
 
 def open_gateway(
@@ -128,48 +134,75 @@ class Gateway:
         self.audit = audit
         self._token = token
 
-    # --- the MCP server --------------------------------------------------------------------
+    # --- what both front ends answer -------------------------------------------------------
+    async def list_tools(self) -> list[dict[str, Any]]:
+        """The ``tools`` of a ``tools/list`` answer (servers without a recorded list start)."""
+        return [
+            {"name": t.name, "description": t.description, "inputSchema": t.input_schema}
+            for t in await self.backends.list_tools()
+        ]
+
+    async def call_tool(
+        self,
+        name: str,
+        arguments: dict[str, Any],
+        *,
+        client: str,
+        meta: dict[str, Any] | None = None,
+        notify: Notify | None = None,
+    ) -> dict[str, Any]:
+        """Forward one ``tools/call`` and audit it; returns the ``CallToolResult`` to send.
+
+        A cancelled call (the client cancelled it, or the gateway is stopping) is audited as
+        failed before the cancellation goes on.
+        """
+        started = time.perf_counter()
+        try:
+            called = await self.backends.call(name, arguments, meta=meta, notify=notify)
+        except asyncio.CancelledError:
+            where = self.backends.resolve(name)
+            self.audit.record(
+                client=client,
+                tool=name,
+                server=where[0] if where else "",
+                started=started,
+                ok=False,
+                error="cancelled",
+                arguments=arguments,
+            )
+            raise
+        self.audit.record(
+            client=client,
+            tool=name,
+            server=called.server,
+            started=started,
+            ok=called.error is None,
+            error=called.error,
+            arguments=arguments,
+        )
+        return called.result
+
+    # --- the MCP server (mcp SDK: streamable HTTP, embedding) ------------------------------
     def mcp_server(self) -> Any:
         """The SDK's low-level ``Server`` answering ``tools/list`` and ``tools/call``."""
         import mcp_types as types
         from mcp.server.lowlevel import Server
 
-        backends, audit = self.backends, self.audit
-
         async def list_tools(ctx: Any, params: Any) -> Any:
-            tools = await backends.list_tools()
-            return types.ListToolsResult(
-                tools=[
-                    types.Tool(name=t.name, description=t.description, input_schema=t.input_schema)
-                    for t in tools
-                ]
-            )
+            return types.ListToolsResult.model_validate({"tools": await self.list_tools()})
 
         async def call_tool(ctx: Any, params: Any) -> Any:
-            started = time.perf_counter()
-            arguments = dict(params.arguments or {})
-            outcome = await backends.call(params.name, arguments)
-            where = backends.resolve(params.name)
-            audit.record(
-                client=_client_of(ctx),
-                tool=params.name,
-                server=where[0] if where else "",
-                started=started,
-                ok=not outcome.is_error,
-                error=outcome.text if outcome.is_error else None,
-                arguments=arguments,
+            # No _meta is passed on: progress from the server is not relayed over HTTP, and
+            # a 2026-era request's reserved _meta keys are not the server's business.
+            result = await self.call_tool(
+                params.name, dict(params.arguments or {}), client=_client_of(ctx)
             )
-            structured = outcome.structured if isinstance(outcome.structured, dict) else None
-            return types.CallToolResult(
-                content=[types.TextContent(type="text", text=outcome.text)],
-                structured_content=structured,
-                is_error=outcome.is_error,
-            )
+            return types.CallToolResult.model_validate(result)
 
         return Server(
             "mgx-gateway",
-            version=_version(),
-            instructions="Tools of an mgx project's locked tool set, named server__tool.",
+            version=mgx_version(),
+            instructions=INSTRUCTIONS,
             on_list_tools=list_tools,
             on_call_tool=call_tool,
         )
@@ -177,13 +210,10 @@ class Gateway:
     # --- transports ------------------------------------------------------------------------
     async def serve_stdio(self, on_ready: Callable[[str], None] = lambda _m: None) -> None:
         """Serve MCP on stdin/stdout until stdin closes (or the task is cancelled)."""
-        from runtime.gateway._stdio import stdio_streams
+        from runtime.gateway._stdio import serve_stdio
 
-        server = self.mcp_server()
         try:
-            async with stdio_streams() as (read_stream, write_stream):
-                on_ready(self._ready_line("stdio"))
-                await server.run(read_stream, write_stream, server.create_initialization_options())
+            await serve_stdio(self, on_ready=lambda: on_ready(self._ready_line("stdio")))
         finally:
             await self.aclose()
 
@@ -255,12 +285,3 @@ def _client_of(ctx: Any) -> str:
     if peer is not None:
         parts.append(f"{peer.host}:{peer.port}")
     return " ".join(parts) or "unknown"
-
-
-def _version() -> str:
-    try:
-        from importlib.metadata import version
-
-        return version("mgx")
-    except Exception:
-        return "0"

@@ -8,6 +8,7 @@ environment variable ``MY_GW_SECRET``; its value must never reach a file.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import io
 import json
@@ -40,6 +41,25 @@ GW_SERVER = HERE / "gw_server.py"
 ALPHA = "io.github.test/alpha"
 BETA = "io.github.test/beta"
 SECRET = "gw-s3cr3t-4b1d9e77"
+# The tools of gw_server.py that the tool set `work` admits (its deny hides delete_everything).
+SERVER_TOOLS = [
+    "add",
+    "big",
+    "block",
+    "block_started",
+    "cancelled_seen",
+    "crash",
+    "echo",
+    "fail",
+    "freeze",
+    "numbers",
+    "pid",
+    "progress",
+    "release",
+    "rich",
+    "rpc_error",
+    "wait_gate",
+]
 
 
 def gw_bundle(name: str, version: str, *, require_env: str = "") -> bytes:
@@ -177,3 +197,92 @@ def start_http() -> Iterator[Any]:
 
 def result_text(result: Any) -> str:
     return "\n".join(getattr(block, "text", "") for block in result.content)
+
+
+class RawGateway:
+    """``mgx tool serve`` spoken to in raw JSON-RPC lines, for what an SDK client hides
+    (request ids, answers out of order, cancellation, malformed input)."""
+
+    def __init__(self, proc: asyncio.subprocess.Process) -> None:
+        self.proc = proc
+        self.unclaimed: list[dict[str, Any]] = []  # messages read while waiting for another
+
+    async def send(self, message: Any) -> None:
+        await self.send_line(json.dumps(message).encode())
+
+    async def send_line(self, line: bytes) -> None:
+        assert self.proc.stdin is not None
+        self.proc.stdin.write(line + b"\n")
+        await self.proc.stdin.drain()
+
+    async def receive(self) -> dict[str, Any]:
+        if self.unclaimed:
+            return self.unclaimed.pop(0)
+        assert self.proc.stdout is not None
+        line = await asyncio.wait_for(self.proc.stdout.readline(), RAW_TIMEOUT)
+        assert line, "the gateway closed stdout"
+        message: dict[str, Any] = json.loads(line)
+        return message
+
+    async def answer(self, ident: Any) -> dict[str, Any]:
+        """The answer to request ``ident`` (other messages are kept for ``receive``)."""
+        for i, message in enumerate(self.unclaimed):
+            if message.get("id") == ident and "method" not in message:
+                return self.unclaimed.pop(i)
+        assert self.proc.stdout is not None
+        while True:
+            line = await asyncio.wait_for(self.proc.stdout.readline(), RAW_TIMEOUT)
+            assert line, "the gateway closed stdout"
+            message = json.loads(line)
+            if message.get("id") == ident and "method" not in message:
+                return dict(message)
+            self.unclaimed.append(message)
+
+    async def request(self, ident: Any, method: str, params: Any = None) -> dict[str, Any]:
+        message: dict[str, Any] = {"jsonrpc": "2.0", "id": ident, "method": method}
+        if params is not None:
+            message["params"] = params
+        await self.send(message)
+        return await self.answer(ident)
+
+    async def call(self, ident: Any, name: str, **arguments: Any) -> dict[str, Any]:
+        return await self.request(ident, "tools/call", {"name": name, "arguments": arguments})
+
+
+RAW_TIMEOUT = 60.0
+INITIALIZE = {
+    "protocolVersion": "2025-06-18",
+    "capabilities": {},
+    "clientInfo": {"name": "raw-test", "version": "1"},
+}
+
+
+@asynccontextmanager
+async def raw_gateway(project: GwProject, *args: str) -> AsyncIterator[RawGateway]:
+    """``mgx <args>`` with raw pipes, initialized; stopped (stdin closed) on the way out."""
+    errlog = (project.root / "gateway-stderr.log").open("a")
+    proc = await asyncio.create_subprocess_exec(
+        *MGX,
+        *args,
+        cwd=project.root,
+        env=project.env,
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=errlog,
+        limit=64 * 1024 * 1024,
+    )
+    try:
+        gateway = RawGateway(proc)
+        answer = await gateway.request(0, "initialize", INITIALIZE)
+        assert "result" in answer, answer
+        await gateway.send({"jsonrpc": "2.0", "method": "notifications/initialized"})
+        yield gateway
+    finally:
+        assert proc.stdin is not None
+        proc.stdin.close()
+        try:
+            await asyncio.wait_for(proc.wait(), RAW_TIMEOUT)
+        except TimeoutError:
+            proc.kill()
+            await proc.wait()
+        errlog.close()

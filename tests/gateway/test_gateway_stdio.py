@@ -5,23 +5,16 @@ from __future__ import annotations
 import json
 import shutil
 
-from tests.gateway.conftest import SECRET, GwProject, result_text, stdio_gateway
+from tests.gateway.conftest import SECRET, SERVER_TOOLS, GwProject, result_text, stdio_gateway
 
 
 async def test_lists_and_calls_namespaced_tools_denied_tool_absent(gw_project: GwProject) -> None:
     async with stdio_gateway(gw_project, "tool", "serve", "--toolset", "work", "--log-args") as c:
         names = sorted(t.name for t in (await c.list_tools()).tools)
-        assert names == [
-            "alpha__add",
-            "alpha__crash",
-            "alpha__echo",
-            "alpha__pid",
-            "beta__add",
-            "beta__crash",
-            "beta__echo",
-            "beta__pid",
-            "beta__secret_length",
-        ]  # *delete* is denied in mgx.toml, on both servers
+        assert names == sorted(
+            [f"{server}__{tool}" for server in ("alpha", "beta") for tool in SERVER_TOOLS]
+            + ["beta__secret_length"]
+        )  # *delete* is denied in mgx.toml, on both servers
         added = await c.call_tool("alpha__add", {"a": 2, "b": 40})
         assert not added.is_error and result_text(added) == "42"
         length = await c.call_tool("beta__secret_length", {})
@@ -91,7 +84,7 @@ async def test_tool_run_serves_one_tool_under_its_own_names(gw_project: GwProjec
     # As a client starts it: from anywhere, the project named with -C.
     async with stdio_gateway(gw_project, "tool", "run", "alpha", "-C", str(gw_project.root)) as c:
         names = sorted(t.name for t in (await c.list_tools()).tools)
-        assert names == ["add", "crash", "delete_everything", "echo", "pid"]
+        assert names == sorted([*SERVER_TOOLS, "delete_everything"])
         assert result_text(await c.call_tool("echo", {"text": "direct"})) == "direct"
     audit = (gw_project.state / "audit.jsonl").read_text()
     assert '"tool": "echo"' in audit and '"arguments"' not in audit  # no --log-args
@@ -108,3 +101,32 @@ async def test_policy_require_refuses_an_unverified_tool(gw_project: GwProject) 
         assert refused.is_error and 'verify = "require"' in result_text(refused)
     # preflight refused alpha before its server started (beta, verified, may have started)
     assert not (gw_project.state / "logs" / "alpha.log").exists()
+
+
+async def test_changed_tool_descriptions_are_refused_before_any_call(
+    gw_project: GwProject,
+) -> None:
+    from dataclasses import replace
+
+    from marketplace.lockfile import dumps, loads
+    from marketplace.tool_pins import ToolPins
+
+    # The lock pins other descriptions for alpha's `echo` than its server now lists (as if the
+    # server had changed them since): its start must be refused, with the advice to review
+    # (nothing was recorded yet, so listing starts both servers and alpha's tools are absent).
+    path = gw_project.root / "mgx.lock"
+    lock = loads(path.read_text())
+    name = next(n for n in lock.tools if n.endswith("/alpha"))
+    pins = lock.tools[name].tool_pins
+    assert pins is not None
+    changed = ToolPins(
+        digest="sha256:" + "0" * 64, tools={**pins.tools, "echo": "sha256:" + "1" * 64}
+    )
+    path.write_text(dumps(lock.with_tool(replace(lock.tools[name], tool_pins=changed))))
+    async with stdio_gateway(gw_project, "tool", "serve", "-t", "work") as c:
+        refused = await c.call_tool("alpha__echo", {"text": "x"})
+        text = result_text(refused)
+        assert refused.is_error and "tool descriptions changed" in text
+        assert "changed tool 'echo'" in text and "server 'alpha' refused" in text
+        assert f"mgx tool trust {name}" in text
+        assert result_text(await c.call_tool("beta__echo", {"text": "ok"})) == "ok"

@@ -7,6 +7,7 @@ import os
 import stat
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -68,3 +69,66 @@ def test_audit_log_is_private_jsonl(tmp_path: Path) -> None:
     (entry,) = [json.loads(line) for line in path.read_text().splitlines()]
     assert entry["error"] == f"failed with {REDACTED}" and "arguments" not in entry
     assert entry["ok"] is False and entry["tool"] == "t__x"
+
+
+@pytest.mark.parametrize(
+    ("argv", "fields"),
+    [
+        (["tool", "serve"], {}),
+        (
+            ["tool", "serve", "-t", "work", "--no-audit", "-C", "/p", "--transport", "stdio"],
+            {"toolset": "work", "no_audit": True, "project": Path("/p")},
+        ),
+        (
+            ["tool", "serve", "--toolset", "w", "--log-args", "--audit-log", "a.jsonl"],
+            {"toolset": "w", "log_args": True, "audit_log": Path("a.jsonl")},
+        ),
+        (
+            ["tool", "run", "alpha", "--call-timeout", "2.5", "--startup-timeout", "9"],
+            {"tool": "alpha", "call_timeout": 2.5, "startup_timeout": 9.0},
+        ),
+        (["tool", "run", "-C", "/p", "alpha"], {"tool": "alpha", "project": Path("/p")}),
+        # Everything else is the full CLI's: help, HTTP, --x=y, bad numbers, repeats, typos.
+        (["tool", "serve", "--help"], None),
+        (["tool", "serve", "--transport", "streamable-http"], None),
+        (["tool", "serve", "--port", "1"], None),
+        (["tool", "serve", "--toolset=work"], None),
+        (["tool", "serve", "--call-timeout", "soon"], None),
+        (["tool", "serve", "-t", "a", "-t", "b"], None),
+        (["tool", "serve", "-t"], None),
+        (["tool", "serve", "extra"], None),
+        (["tool", "run"], None),
+        (["tool", "run", "a", "b"], None),
+        (["tool", "run", "a", "--toolset", "w"], None),
+        (["tool", "sync"], None),
+        (["--debug", "tool", "serve"], None),
+    ],
+)
+def test_fast_command_line(argv: list[str], fields: dict[str, Any] | None) -> None:
+    from runtime.gateway.launch import _parse
+
+    assert _parse(argv) == fields
+
+
+def test_jsonrpc_versions_match_the_sdk() -> None:
+    from mcp_types.version import HANDSHAKE_PROTOCOL_VERSIONS
+
+    from runtime.gateway import _jsonrpc
+
+    assert _jsonrpc.HANDSHAKE_VERSIONS == HANDSHAKE_PROTOCOL_VERSIONS
+
+
+def test_jsonrpc_lines_are_utf8_even_with_lone_surrogates() -> None:
+    from runtime.gateway._jsonrpc import encode
+
+    assert encode({"t": "é"}) == '{"t":"é"}\n'.encode()
+    line = encode({"t": json.loads('"\\ud800"')})  # valid JSON, not encodable as UTF-8
+    assert line == b'{"t":"\\ud800"}\n' and json.loads(line) == {"t": "\ud800"}
+
+
+def test_version_is_the_installed_distributions() -> None:
+    from importlib.metadata import version
+
+    from runtime.gateway._version import mgx_version
+
+    assert mgx_version() == version("mgx")
