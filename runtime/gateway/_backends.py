@@ -1,7 +1,8 @@
 """The locked servers behind the gateway: started lazily, one backend each.
 
 A server starts on the first call to one of its tools, or when ``tools/list`` is asked and
-no tool list was recorded for its locked package yet (see ``_listing``). Every start goes
+neither the lock's pinned descriptions (kept in the pins store) nor a list recorded at an
+earlier start (see ``_listing``) are on this machine. Every start goes
 through ``preflight`` first. Each server is started and called on its own (one slow or
 broken server never holds up another) with the runtime's rules: a crashed or hung server is
 restarted once, calls are bounded by a timeout, stderr goes to a log file.
@@ -68,6 +69,20 @@ class _Slot:
         return self.stdio is not None or self.hub is not None
 
 
+def _pinned_listing(project: Project, tool: LockedTool) -> list[dict[str, Any]] | None:
+    """The tool list the lock pins for ``tool``, from the pins store (its digest checked).
+
+    It is exactly what the server must list when it starts (a server listing anything else
+    is refused), so ``tools/list`` can be answered before any server runs, right after
+    ``mgx tool install``, without a first run to record the list.
+    """
+    if tool.tool_pins is None:
+        return None
+    from marketplace.tool_pins import load_descriptions, pins_store
+
+    return load_descriptions(pins_store(project.settings), tool.tool_pins)
+
+
 class Backends:
     """The servers of one tool set, as one namespaced list of tools."""
 
@@ -104,7 +119,8 @@ class Backends:
             for name, tool in tools.items()
         }
         for slot in self._slots.values():
-            slot.tools = listing.get(slot.key)
+            # The pins first: `mgx tool trust` may have re-pinned the same package.
+            slot.tools = _pinned_listing(project, slot.locked) or listing.get(slot.key)
         self._exposed: dict[str, tuple[_Slot, str]] = {}
         self._usage: UsageRecorder | None = None  # for stdio servers (a ToolHub counts its own)
 

@@ -67,17 +67,28 @@ async def test_crashed_server_is_restarted_once(gw_project: GwProject) -> None:
         assert gone.is_error and "not running" in result_text(gone)  # restarted once only
 
 
-async def test_tools_list_is_answered_from_recorded_lists(gw_project: GwProject) -> None:
+async def test_tools_list_is_answered_from_pins_and_recorded_lists(gw_project: GwProject) -> None:
+    logs = gw_project.state / "logs"
     async with stdio_gateway(gw_project, "tool", "serve", "-t", "work") as c:
         first = [t.model_dump() for t in (await c.list_tools()).tools]
-    logs = gw_project.state / "logs"
-    assert sorted(p.name for p in logs.iterdir()) == ["alpha.log", "beta.log"]  # both started
+    # alpha was installed with its check, so its descriptions are pinned and listed from the
+    # pins store; beta was installed unchecked (nothing pinned), so it was started to list.
+    assert sorted(p.name for p in logs.iterdir()) == ["beta.log"]
     shutil.rmtree(logs)
     async with stdio_gateway(gw_project, "tool", "serve", "-t", "work") as c:
         assert [t.model_dump() for t in (await c.list_tools()).tools] == first
-        assert not logs.exists()  # listed without starting a server
+        assert not logs.exists()  # listed without starting a server (beta's list recorded)
         assert result_text(await c.call_tool("beta__echo", {"text": "hi"})) == "hi"
     assert sorted(p.name for p in logs.iterdir()) == ["beta.log"]  # only the one called
+
+    # The pinned list is what alpha lists when it runs: without pins or records, the same.
+    shutil.rmtree(gw_project.settings.data_dir / "trust" / "tool-descriptions")
+    (gw_project.state / "tools.json").unlink()
+    shutil.rmtree(logs)
+    async with stdio_gateway(gw_project, "tool", "serve", "-t", "work") as c:
+        live = [t.model_dump() for t in (await c.list_tools()).tools]
+    assert sorted(p.name for p in logs.iterdir()) == ["alpha.log", "beta.log"]  # both started
+    assert live == first
 
 
 async def test_tool_run_serves_one_tool_under_its_own_names(gw_project: GwProject) -> None:
