@@ -162,13 +162,6 @@ class ToolHub:
         else:
             log.debug("server %s started in %.2fs", name, time.perf_counter() - started)
 
-    async def started(self) -> None:
-        """Wait until every server started in the background has started (or failed)."""
-        background = [n for n, w in self._deferred.items() if w == "background"]
-        tasks = [self._begin(n) for n in background if not self._closed]
-        if tasks:
-            await asyncio.wait(tasks)
-
     def _index_tools(self) -> None:
         pairs = [
             (conn.spec.name, tool.name)
