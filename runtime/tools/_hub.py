@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import copy
 import logging
 import time
@@ -47,7 +48,8 @@ class ToolHub:
     pinned descriptions, ``pinned_tools``) is deferred; any other starts with the hub. A
     call waits for its server's start; a server that fails to start answers every call with
     a tool error saying why (the pins are still compared at that start). Leaving the hub
-    cancels a start still in flight and stops its process group.
+    cancels a start still in flight and stops its process group. ``start_slots`` (shared by
+    several hubs) bounds how many deferred starts run at once.
     """
 
     def __init__(
@@ -62,6 +64,7 @@ class ToolHub:
         require_all: bool = True,
         usage: UsageRecorder | None = None,
         deferred: Mapping[str, StartWhen] | None = None,
+        start_slots: asyncio.Semaphore | None = None,
     ) -> None:
         names = [s.name for s in servers]
         if len(set(names)) != len(names):
@@ -88,6 +91,7 @@ class ToolHub:
                 conn.state = "deferred"
                 self._deferred[name] = when
         self._starting: dict[str, asyncio.Task[None]] = {}  # deferred starts, once begun
+        self._start_slots = start_slots
         self._tools: dict[str, HubTool] = {}
         self._entered = False
         self._closed = False
@@ -156,7 +160,8 @@ class ToolHub:
         conn = self._conns[name]
         started = time.perf_counter()
         try:
-            await conn.start()
+            async with self._start_slots or contextlib.nullcontext():
+                await conn.start()
         except ToolError as exc:  # kept on the connection (state failed): calls report it
             log.warning("%s", exc)
         else:

@@ -233,3 +233,47 @@ async def test_without_pins_the_servers_start_with_the_hub(
         assert {s.state for s in hub.status()} == {"active"}
         assert "workspace__write_file" in {t.name for t in hub.tools()}
     assert wait_dead(_processes_naming(str(ws.layout.root))) == []
+
+
+class _CountingSlots(asyncio.Semaphore):
+    """A real semaphore that remembers how many holders it had at once."""
+
+    def __init__(self, value: int) -> None:
+        super().__init__(value)
+        self.holders = 0
+        self.most = 0
+
+    async def __aenter__(self) -> None:
+        await super().__aenter__()
+        self.holders += 1
+        self.most = max(self.most, self.holders)
+
+    async def __aexit__(self, *exc: object) -> None:
+        self.holders -= 1
+        await super().__aexit__(*exc)  # type: ignore[arg-type]
+
+
+async def test_start_slots_bound_the_starts_running_at_once(
+    fs_server: ServerSpec, tmp_path: Path
+) -> None:
+    """Two agents' writable servers start in the background, one at a time with one slot."""
+    ws = RunWorkspaces(tmp_path / "run", workspace_agents=("a1", "a2"))
+    slots = _CountingSlots(1)
+    hubs = []
+    for agent in ("a1", "a2"):
+        access = ws.access(agent, "coordination")
+        specs = [s for s in file_servers(fs_server, access).specs if s.name == WRITE_SERVER]
+        hubs.append(
+            GuardedToolHub(
+                specs, access=access, deferred={WRITE_SERVER: "background"}, start_slots=slots
+            )
+        )
+    async with hubs[0], hubs[1]:
+        for agent, hub in zip(("a1", "a2"), hubs, strict=True):
+            target = ws.workspace(agent) / "f.txt"  # type: ignore[operator]
+            outcome = await hub.call(
+                "workspace__write_file", {"path": str(target), "content": agent}
+            )
+            assert not outcome.is_error, outcome.text
+    assert slots.most == 1
+    assert wait_dead(_processes_naming(str(ws.layout.root))) == []
