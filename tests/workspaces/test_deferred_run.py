@@ -5,6 +5,9 @@ a file server refused at its start gives the agent a clear tool error."""
 from __future__ import annotations
 
 import os
+import subprocess
+import threading
+import time
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -12,6 +15,7 @@ from typing import Any
 import pytest
 
 from marketplace._fs import atomic_write
+from marketplace._process import LEASHED
 from marketplace.lockfile import Lockfile, dumps, read_lock
 from marketplace.settings import Settings
 from marketplace.tool_pins import load_descriptions, pins_for, pins_store, store_descriptions
@@ -19,6 +23,7 @@ from runtime.teams import FilesOptions, RunSettings, parse_team, run_team
 from runtime.workspaces import READ_SERVER, WRITE_SERVER
 from tests.coordination.conftest import answers_in, new_answer, presenting, vote
 from tests.helpers import alive, wait_dead
+from tests.lock.conftest import MGX
 from tests.scripted_llm import Reply, ScriptedLLM, call
 
 pytestmark = pytest.mark.network
@@ -136,3 +141,56 @@ async def test_a_file_server_refused_at_its_start_is_a_tool_error_the_agent_sees
     refused = [s for s in outcome.servers if s.name == WRITE_SERVER]
     assert refused and refused[0].state == "failed" and "mgx tool trust" in (refused[0].error or "")
     assert wait_dead(_processes_naming(outcome.team.workspace["run_dir"])) == []
+
+
+@pytest.mark.skipif(not LEASHED, reason="needs Linux (PR_SET_PDEATHSIG)")
+def test_kill_9_of_mgx_run_while_its_file_servers_start_leaves_no_process(
+    fs_home: Path, tmp_path: Path
+) -> None:
+    """The background starts belong to mgx like any server: killed with it, even by -9."""
+    release = threading.Event()
+
+    def stuck(body: dict[str, Any]) -> Reply:
+        release.wait(120)  # the agents' first request never comes back while mgx lives
+        return Reply(content="late")
+
+    home = Path(os.environ["MGX_HOME"])
+    runs = str(home / "state" / "runs")
+    with ScriptedLLM(latency=0.0, default=stuck) as llm:
+        team = tmp_path / "team.yaml"
+        team.write_text(
+            "agents:\n"
+            + "".join(
+                f"  - id: a{i}\n    backend: {{type: vllm, model: scripted, "
+                f"base_url: '{llm.url}', cwd: ws{i}}}\n"
+                for i in (1, 2, 3)
+            )
+        )
+        proc = subprocess.Popen(
+            [*MGX, "run", "go", "--config", str(team), "-C", str(fs_home)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        try:
+            servers = _wait_for_processes_naming(runs, proc)
+            proc.kill()
+            proc.wait(30)
+        finally:
+            release.set()
+            if proc.poll() is None:
+                proc.kill()
+    assert wait_dead(servers) == [], "a file server outlived mgx run"
+    assert wait_dead(_processes_naming(runs)) == []
+
+
+def _wait_for_processes_naming(text: str, proc: subprocess.Popen[bytes]) -> list[int]:
+    """The processes naming ``text`` once there are any; fails if ``proc`` ends first."""
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        found = _processes_naming(text)
+        if found:
+            return found
+        if proc.poll() is not None:
+            raise AssertionError(f"mgx run ended (status {proc.returncode}) before any server")
+        time.sleep(0.02)
+    raise AssertionError(f"no process naming {text} within 120 s")
