@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Mapping, Sequence
+import os
+from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -39,7 +40,7 @@ if TYPE_CHECKING:
     from marketplace.settings import Settings
     from runtime.coordination import Member
     from runtime.teams._spec import TeamSpec
-    from runtime.tools import HubTool, ServerSpec, ServerStatus, ToolFilter, ToolHub
+    from runtime.tools import HubTool, ServerSpec, ServerStatus, StartWhen, ToolFilter, ToolHub
     from runtime.workspaces import SessionContext, WorkspaceResult
 
 __all__ = ["FilesOptions", "TeamFiles", "plan_files", "record_turn", "session_prompt"]
@@ -53,6 +54,15 @@ _PRESENTER_NOTE = (
     "Your workspace already holds the chosen answer's files: finish the work there; it is "
     "the run's output."
 )
+
+
+# When each file server starts (honoured where the lock pins the server's tools, so that
+# the agents get their tool list without it): the writable one while the agents make their
+# first requests, the read-only one only when an agent first reads with it.
+_FILE_SERVERS_START: Mapping[str, StartWhen] = {
+    WRITE_SERVER: "background",
+    READ_SERVER: "first_call",
+}
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -168,19 +178,29 @@ class TeamFiles:
         )
 
     async def start(self, stack: contextlib.AsyncExitStack, **hub_options: Any) -> None:
-        """Start every agent's hub, all at once (node start-up is the slow part)."""
-        self._hubs = _Hubs(options=hub_options, stack=stack)
+        """Enter every agent's hub, all at once. The file servers' starts (node, the slow
+        part) are deferred when the lock pins their tools: ``workspace`` starts in the
+        background, behind the agents' first model requests, and ``files`` (idle until
+        there is something to read) at its first call; a call waits for its server."""
+        # Starting node is CPU-bound (about 0.35 s of CPU each): one start per CPU at a time
+        # gets the first servers up sooner than all of them sharing the CPUs, and the last
+        # no later.
+        slots = asyncio.Semaphore(max(1, os.cpu_count() or 1))
+        self._hubs = _Hubs(options={**hub_options, "start_slots": slots}, stack=stack)
         for name, agent in self.agents.items():
             agent.access = await asyncio.to_thread(self.ws.access, name, "coordination")
             agent.hub = self._hub(agent.access, agent.servers)
         hubs = [a.hub for a in self.agents.values() if a.hub is not None]
-        async with asyncio.TaskGroup() as group:
-            for hub in hubs:
-                group.create_task(stack.enter_async_context(hub))
+        await stack.enter_async_context(_all_entered(hubs))
 
     def _hub(self, access: AgentAccess, servers: Sequence[ServerSpec]) -> GuardedToolHub:
         files = file_servers(self.fs, access)
-        return GuardedToolHub([*files.specs, *servers], access=access, **self._hubs.options)
+        return GuardedToolHub(
+            [*files.specs, *servers],
+            access=access,
+            deferred=_FILE_SERVERS_START,
+            **self._hubs.options,
+        )
 
     def tool_filter(self, name: str) -> ToolFilter:
         """The agent's filter: its own servers' tools (as configured) and its file tools
@@ -255,6 +275,27 @@ class TeamFiles:
         """The run failed: remove its directory unless ``--keep``."""
         if not self.options.keep:
             remove_tree(self.ws.layout.root)
+
+
+@contextlib.asynccontextmanager
+async def _all_entered(hubs: Sequence[ToolHub]) -> AsyncIterator[None]:
+    """Enter every hub at once and leave them all at once: stopping an agent's file servers
+    takes a few tens of milliseconds each, which one after another add up at the run's end.
+    A hub whose entering fails or is cancelled stops its own servers (``ToolHub``)."""
+    entered: list[ToolHub] = []
+
+    async def enter(hub: ToolHub) -> None:
+        await hub.__aenter__()
+        entered.append(hub)
+
+    try:
+        async with asyncio.TaskGroup() as group:
+            for hub in hubs:
+                group.create_task(enter(hub))
+        yield
+    finally:
+        # Shielded: a cancelled run still waits until every server has gone.
+        await asyncio.shield(asyncio.gather(*(h.__aexit__(None, None, None) for h in entered)))
 
 
 def record_turn(

@@ -3,23 +3,29 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import copy
 import logging
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, Literal
 
 from marketplace.usage import UsageRecorder
 from runtime.errors import ToolError
 from runtime.tools._filters import ToolFilter
 from runtime.tools._model import HubTool, ServerSpec, ServerStatus, ToolOutcome
 from runtime.tools._naming import expose_names
+from runtime.tools._pinned import pinned_tools
 from runtime.tools._results import DEFAULT_MAX_CHARS
 from runtime.tools._server import ServerConnection
 
 log = logging.getLogger(__name__)
+
+# When a server named in ``deferred`` starts: with the hub but not awaited by it, or at the
+# first call of one of its tools.
+StartWhen = Literal["background", "first_call"]
 
 
 class ToolHub:
@@ -35,6 +41,15 @@ class ToolHub:
     cannot start, after stopping those that did; with False the failed ones are reported
     by ``status()`` and their tools are simply absent. Leaving the context stops every
     server (the SDK closes stdin, then terminates the process group).
+
+    ``deferred`` lets named servers start later than the hub: ``"background"`` starts them
+    when the hub is entered without waiting for them, ``"first_call"`` when one of their
+    tools is first called. Only a server whose tool list is known without starting it (its
+    pinned descriptions, ``pinned_tools``) is deferred; any other starts with the hub. A
+    call waits for its server's start; a server that fails to start answers every call with
+    a tool error saying why (the pins are still compared at that start). Leaving the hub
+    cancels a start still in flight and stops its process group. ``start_slots`` (shared by
+    several hubs) bounds how many deferred starts run at once.
     """
 
     def __init__(
@@ -48,6 +63,8 @@ class ToolHub:
         log_dir: Path | None = None,
         require_all: bool = True,
         usage: UsageRecorder | None = None,
+        deferred: Mapping[str, StartWhen] | None = None,
+        start_slots: asyncio.Semaphore | None = None,
     ) -> None:
         names = [s.name for s in servers]
         if len(set(names)) != len(names):
@@ -65,8 +82,19 @@ class ToolHub:
             )
             for s in servers
         }
+        self._deferred: dict[str, StartWhen] = {}
+        for name, when in (deferred or {}).items():
+            conn = self._conns.get(name)
+            known = pinned_tools(conn.spec) if conn is not None else None
+            if conn is not None and known is not None:
+                conn.tools = known
+                conn.state = "deferred"
+                self._deferred[name] = when
+        self._starting: dict[str, asyncio.Task[None]] = {}  # deferred starts, once begun
+        self._start_slots = start_slots
         self._tools: dict[str, HubTool] = {}
         self._entered = False
+        self._closed = False
         # Local usage counts (marketplace.usage): buffered per call, written when the hub closes.
         self.usage = usage if usage is not None else UsageRecorder.from_env()
 
@@ -74,9 +102,15 @@ class ToolHub:
         if self._entered:
             raise ToolError("a ToolHub can be entered only once")
         self._entered = True
-        results = await asyncio.gather(
-            *(conn.start() for conn in self._conns.values()), return_exceptions=True
-        )
+        for name, when in self._deferred.items():
+            if when == "background":
+                self._begin(name)
+        now = [c for c in self._conns.values() if c.spec.name not in self._deferred]
+        try:
+            results = await asyncio.gather(*(c.start() for c in now), return_exceptions=True)
+        except BaseException:  # cancelled while starting: nothing may be left running
+            await self._stop_all()
+            raise
         failures = [r for r in results if isinstance(r, BaseException)]
         for r in failures:
             if not isinstance(r, Exception):  # cancellation / KeyboardInterrupt: stop and re-raise
@@ -99,15 +133,45 @@ class ToolHub:
         await self._stop_all()
 
     async def _stop_all(self) -> None:
+        self._closed = True
         # Shielded so that a cancelled caller still waits for every process to go away.
-        await asyncio.shield(asyncio.gather(*(c.stop() for c in self._conns.values())))
+        await asyncio.shield(self._stop_connections())
         self.usage.flush()
+
+    async def _stop_connections(self) -> None:
+        # A deferred start still in flight is cancelled first (its runner stops the process
+        # group on the way out); only then can every connection be stopped for good.
+        for task in self._starting.values():
+            task.cancel()
+        await asyncio.gather(*self._starting.values(), return_exceptions=True)
+        await asyncio.gather(*(c.stop() for c in self._conns.values()))
+
+    def _begin(self, name: str) -> asyncio.Task[None]:
+        """The start task of the deferred server ``name`` (begun on the first request)."""
+        task = self._starting.get(name)
+        if task is None:
+            assert not self._closed, "no start after the hub has closed"
+            self._conns[name].state = "starting"
+            task = asyncio.create_task(self._start_deferred(name), name=f"start:{name}")
+            self._starting[name] = task
+        return task
+
+    async def _start_deferred(self, name: str) -> None:
+        conn = self._conns[name]
+        started = time.perf_counter()
+        try:
+            async with self._start_slots or contextlib.nullcontext():
+                await conn.start()
+        except ToolError as exc:  # kept on the connection (state failed): calls report it
+            log.warning("%s", exc)
+        else:
+            log.debug("server %s started in %.2fs", name, time.perf_counter() - started)
 
     def _index_tools(self) -> None:
         pairs = [
             (conn.spec.name, tool.name)
             for conn in self._conns.values()
-            if conn.state == "active"
+            if conn.state == "active" or conn.spec.name in self._deferred
             for tool in conn.tools
         ]
         names = expose_names(pairs)
@@ -199,6 +263,16 @@ class ToolHub:
             return ToolOutcome(
                 name=name, text="Tool error: arguments must be a JSON object", is_error=True
             )
+        if tool.server in self._deferred:
+            if self._closed:
+                return ToolOutcome(
+                    name=name, text="Tool error: the tools of this run have stopped", is_error=True
+                )
+            # wait(), not await: a call given up (its agent cancelled) does not cancel the
+            # start that other calls may be waiting for, and a start cancelled by the hub's
+            # exit ends this wait without raising; the call below then reports the server
+            # as not running.
+            await asyncio.wait([self._begin(tool.server)])
         text, is_error, structured = await self._conns[tool.server].call(
             tool.tool, dict(arguments or {}), timeout=timeout or self.call_timeout
         )

@@ -11,7 +11,8 @@ if TYPE_CHECKING:
     from marketplace.tool_pins import ToolPins
 
 Transport = Literal["stdio", "streamable-http", "sse"]
-ServerState = Literal["starting", "active", "restarting", "failed", "stopped"]
+# "deferred": a server whose start a ToolHub put off (``deferred``) and has not begun yet.
+ServerState = Literal["deferred", "starting", "active", "restarting", "failed", "stopped"]
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -52,6 +52,7 @@ class ServerConnection:
         self._runner: asyncio.Task[None] | None = None
         self._stop = asyncio.Event()
         self._generation = 0
+        self._ready: asyncio.Future[None] | None = None  # the current runner's start signal
         self._restart_task: asyncio.Task[None] | None = None
         self._lock = asyncio.Lock()
 
@@ -62,21 +63,31 @@ class ServerConnection:
         self._generation += 1
         self._stop = asyncio.Event()
         ready: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._ready = ready
         self._runner = asyncio.create_task(
             self._run(ready, self._stop), name=f"mcp:{self.spec.name}"
         )
         try:
-            await ready
+            # Shielded: a cancelled caller must not cancel the future the runner completes;
+            # the runner itself is cancelled by _join_runner below.
+            await asyncio.shield(ready)
         except BaseException as exc:
             await self._join_runner()
+            if ready.done() and not ready.cancelled():
+                ready.exception()  # the runner's report of a start given up: seen, not lost
             self.state = "failed"
-            if isinstance(exc, ToolError):
-                self.error = str(exc)
-                raise
+            inner = _single(exc)  # the SDK's task groups wrap our own refusal (pins) in a group
+            if isinstance(inner, ToolError):
+                self.error = str(inner)
+                raise inner from None
             if isinstance(exc, asyncio.CancelledError):
+                self.state = "stopped"  # given up (the run ended first), not broken
                 raise
+            # The server's last stderr line belongs to the error: a deferred start reports
+            # it to the model at the first call, long after this raise.
             self.error = f"server {self.spec.name!r} failed to start: {_describe(exc)}"
-            raise ToolError(self.error + self._log_hint()) from exc
+            self.error += self._log_hint()
+            raise ToolError(self.error) from exc
         self.state = "active"
         self.error = None
 
@@ -95,6 +106,11 @@ class ServerConnection:
         if runner is None:
             return
         self._stop.set()
+        if self._ready is not None and not self._ready.done():
+            # Still starting: the runner looks at the stop request only once it is ready, so
+            # a start in flight (the run ended or failed first) is cancelled instead. The
+            # SDK's stdio transport then stops the process group on its way out.
+            runner.cancel()
         try:
             await asyncio.wait_for(asyncio.shield(runner), _STOP_TIMEOUT)
         except TimeoutError:
@@ -363,6 +379,13 @@ async def _remote_transport(spec: ServerSpec) -> AsyncIterator[Any]:
     timeout = httpx2.Timeout(30.0, read=300.0)
     async with httpx2.AsyncClient(headers=dict(spec.headers), timeout=timeout) as http:
         yield streamable_http_client(spec.url, http_client=http)
+
+
+def _single(exc: BaseException) -> BaseException:
+    """The one exception inside (nested) single-member exception groups, else ``exc``."""
+    while isinstance(exc, BaseExceptionGroup) and len(exc.exceptions) == 1:
+        exc = exc.exceptions[0]
+    return exc
 
 
 def _describe(exc: BaseException) -> str:

@@ -155,13 +155,16 @@ def locked_filesystem_server(settings: Settings, project_dir: Path | str | None)
 
     Directories bound in the manifest (``args``) are dropped: an agent's server is started
     with exactly the directories that agent may reach, nothing the project granted globally.
+    The lock's pinned tool descriptions come along: every instance's ``tools/list`` is
+    compared with them at its start (the list does not depend on the directories), and they
+    let a hub show the file tools before the server is up (``ToolHub``'s ``deferred``).
     """
     from dataclasses import replace as replaced
 
     from marketplace.errors import MarketplaceError
     from marketplace.lockfile import read_lock
     from marketplace.project import find_project, launch_spec
-    from runtime.toolset_loader import server_spec
+    from runtime.toolset_loader import locked_server_spec
 
     try:
         project = find_project(project_dir, settings=settings)
@@ -171,7 +174,8 @@ def locked_filesystem_server(settings: Settings, project_dir: Path | str | None)
     for tool in lock.tools.values() if lock else ():
         if tool.package.identifier == FILESYSTEM_PACKAGE:
             try:
-                return server_spec("filesystem", launch_spec(project, replaced(tool, args={})))
+                bare = replaced(tool, args={})
+                return locked_server_spec(project, bare, "filesystem", launch_spec(project, bare))
             except MarketplaceError as exc:
                 raise WorkspaceConfigError(f"filesystem MCP server: {exc}") from exc
     raise WorkspaceConfigError(

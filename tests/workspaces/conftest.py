@@ -30,15 +30,19 @@ def _curated_filesystem_server() -> dict[str, object]:
     raise AssertionError(f"{FILESYSTEM_SERVER} {FS_VERSION} missing from {CURATED_FILE}")
 
 
-@pytest.fixture(scope="session")
-def fs_project(tmp_path_factory: pytest.TempPathFactory) -> tuple[Settings, Path]:
-    """A project whose mgx.lock pins the filesystem server, installed for real from npm."""
-    home = tmp_path_factory.mktemp("fs-home")
-    settings = Settings.from_env({"MGX_HOME": str(home)})
+def lock_filesystem_server(settings: Settings, root: Path, *, pin: bool = True) -> None:
+    """Install the filesystem server for real from npm and lock it in the project ``root``
+    as ``mgx tool install`` does: started once, its tools pinned in the lock and their text
+    kept in the pins store (``pin=False``: a lock without pins, as ``--no-check`` leaves)."""
+    from dataclasses import replace
+
+    from marketplace.check import check_server
+    from marketplace.project import find_project, launch_spec
+    from marketplace.tool_pins import pins_store, store_descriptions
+
     server = parse_server(_curated_filesystem_server())
     package = resolve_package(server, server.packages[0], settings=settings)
     install_package(package, settings=settings)
-    root = tmp_path_factory.mktemp("fs-project")
     (root / "mgx.toml").write_text(f'[tools]\n"{FILESYSTEM_SERVER}" = "{FS_VERSION}"\n')
     tool = LockedTool(
         name=FILESYSTEM_SERVER,
@@ -48,6 +52,24 @@ def fs_project(tmp_path_factory: pytest.TempPathFactory) -> tuple[Settings, Path
         server_json=store_server_json(settings, server.raw),  # for the invocation rule
     )
     atomic_write(root / "mgx.lock", dumps(Lockfile(tools={FILESYSTEM_SERVER: tool})))
+    if not pin:
+        return
+    project = find_project(root, settings=settings)
+    checked = check_server(launch_spec(project, tool))
+    assert checked.pins is not None
+    store_descriptions(pins_store(settings), checked.pins, list(checked.descriptions))
+    pinned = replace(tool, tool_pins=checked.pins)
+    atomic_write(root / "mgx.lock", dumps(Lockfile(tools={FILESYSTEM_SERVER: pinned})))
+
+
+@pytest.fixture(scope="session")
+def fs_project(tmp_path_factory: pytest.TempPathFactory) -> tuple[Settings, Path]:
+    """A project whose mgx.lock pins the filesystem server (and its tools), installed for
+    real from npm."""
+    home = tmp_path_factory.mktemp("fs-home")
+    settings = Settings.from_env({"MGX_HOME": str(home)})
+    root = tmp_path_factory.mktemp("fs-project")
+    lock_filesystem_server(settings, root)
     return settings, root
 
 
