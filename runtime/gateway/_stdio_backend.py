@@ -30,6 +30,7 @@ from typing import Any, TextIO
 from runtime.errors import ToolError
 from runtime.gateway import _jsonrpc as rpc
 from runtime.tools import ServerSpec
+from runtime.tools._restarts import RestartRule
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +43,6 @@ _BASE_ENV = ("HOME", "LOGNAME", "PATH", "SHELL", "TERM", "USER")
 _LINE_LIMIT = 64 * 1024 * 1024  # one JSON-RPC message per line; tool results can be large
 _EXIT_GRACE = 2.0  # after stdin closes, before SIGTERM (the SDK's figures)
 _TERM_GRACE = 2.0  # after SIGTERM, before SIGKILL
-_MAX_PROBE_TIMEOUT = 5.0
 _MAX_PAGES = 100  # a server paginating forever cannot hang a start
 
 Notify = Callable[[dict[str, Any]], None]
@@ -146,7 +146,7 @@ class _Process:
                 forward(message)
 
 
-class StdioBackend:
+class StdioBackend(RestartRule):
     """A locked stdio server: ``start``, ``call`` (raw results), restart once, ``stop``."""
 
     def __init__(
@@ -382,33 +382,8 @@ class StdioBackend:
                 }
             )
 
-    async def _responsive(self, process: _Process, timeout: float) -> bool:
-        try:
-            async with asyncio.timeout(min(_MAX_PROBE_TIMEOUT, max(timeout, 0.5))):
-                await process.request("ping")
-            return True
-        except Exception:
-            return False
-
-    def _schedule_probe(self, process: _Process, generation: int, timeout: float) -> None:
-        if self._restart_task is not None and not self._restart_task.done():
-            return  # a check or restart is already under way
-
-        async def probe() -> None:
-            if not await self._responsive(process, timeout):
-                await self._restart(generation, "stopped responding")
-
-        self._restart_task = asyncio.create_task(probe())
-
-    def _restart_note(self) -> str:
-        if self.restarts < self._max_restarts:
-            return "; it is being restarted, you may retry"
-        return "; it will not be restarted again"
-
-    def _schedule_restart(self, generation: int, why: str) -> None:
-        if generation != self._generation or (self._restart_task and not self._restart_task.done()):
-            return  # another caller already saw this instance fail
-        self._restart_task = asyncio.create_task(self._restart(generation, why))
+    async def _probe(self, handle: Any) -> None:
+        await handle.request("ping")
 
     async def _restart(self, generation: int, why: str) -> None:
         async with self._lock:

@@ -19,15 +19,15 @@ from typing import Any, TextIO
 
 from runtime.errors import ToolError
 from runtime.tools._model import ServerSpec, ServerState
+from runtime.tools._restarts import RestartRule
 from runtime.tools._results import result_text, truncate
 
 log = logging.getLogger(__name__)
 
 _STOP_TIMEOUT = 15.0  # the SDK's own shutdown is bounded by ~6.5 s (grace + TERM + KILL)
-_MAX_PROBE_TIMEOUT = 5.0
 
 
-class ServerConnection:
+class ServerConnection(RestartRule):
     """A managed connection to one MCP server (not public: use ``ToolHub``)."""
 
     def __init__(
@@ -294,33 +294,8 @@ class ServerConnection:
         text, structured = result_text(result, max_chars=self._max_result_chars)
         return text, bool(result.is_error), structured
 
-    async def _responsive(self, client: Any, timeout: float) -> bool:
-        try:
-            async with asyncio.timeout(min(_MAX_PROBE_TIMEOUT, max(timeout, 0.5))):
-                await client.session.list_tools()
-            return True
-        except Exception:
-            return False
-
-    def _schedule_probe(self, client: Any, generation: int, timeout: float) -> None:
-        if self._restart_task is not None and not self._restart_task.done():
-            return  # a check or restart is already under way
-
-        async def probe() -> None:
-            if not await self._responsive(client, timeout):
-                await self._restart(generation, "stopped responding")
-
-        self._restart_task = asyncio.create_task(probe())
-
-    def _restart_note(self) -> str:
-        if self.restarts < self._max_restarts:
-            return "; it is being restarted, you may retry"
-        return "; it will not be restarted again"
-
-    def _schedule_restart(self, generation: int, why: str) -> None:
-        if generation != self._generation or (self._restart_task and not self._restart_task.done()):
-            return  # another caller already saw this instance fail
-        self._restart_task = asyncio.create_task(self._restart(generation, why))
+    async def _probe(self, handle: Any) -> None:
+        await handle.session.list_tools()
 
     async def _restart(self, generation: int, why: str) -> None:
         async with self._lock:

@@ -141,3 +141,51 @@ async def test_changed_tool_descriptions_are_refused_before_any_call(
         assert "changed tool 'echo'" in text and "server 'alpha' refused" in text
         assert f"mgx tool trust {name}" in text
         assert result_text(await c.call_tool("beta__echo", {"text": "ok"})) == "ok"
+
+
+def test_stdio_gateway_loads_neither_the_mcp_sdk_nor_typer(gw_project: GwProject) -> None:
+    """The stdio path (start, list, a call) stays plain JSON-RPC: its start and per-call
+    figures depend on not importing the SDK's pydantic models or the CLI framework."""
+    import subprocess
+
+    from tests.lock.conftest import MGX
+
+    messages = [
+        {
+            "jsonrpc": "2.0",
+            "id": 1,
+            "method": "initialize",
+            "params": {
+                "protocolVersion": "2025-06-18",
+                "capabilities": {},
+                "clientInfo": {"name": "t", "version": "1"},
+            },
+        },
+        {"jsonrpc": "2.0", "method": "notifications/initialized"},
+        {"jsonrpc": "2.0", "id": 2, "method": "tools/list"},
+        {
+            "jsonrpc": "2.0",
+            "id": 3,
+            "method": "tools/call",
+            "params": {"name": "beta__echo", "arguments": {"text": "plain"}},
+        },
+    ]
+    done = subprocess.run(
+        [*MGX, "tool", "serve", "-t", "work"],
+        input="".join(json.dumps(m) + "\n" for m in messages),
+        env={**gw_project.env, "PYTHONPROFILEIMPORTTIME": "1"},
+        cwd=gw_project.root,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    answers = [json.loads(line) for line in done.stdout.splitlines()]
+    assert [a["id"] for a in answers] == [1, 2, 3], done.stderr[-2000:]
+    assert answers[2]["result"]["content"][0]["text"] == "plain"
+    imported = {
+        line.rsplit("|", 1)[-1].strip().split(".")[0]
+        for line in done.stderr.splitlines()
+        if line.startswith("import time:")
+    }
+    assert "runtime" in imported  # the measurement sees mgx's own modules
+    assert not imported & {"mcp", "pydantic", "typer", "anyio"}
