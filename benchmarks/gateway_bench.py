@@ -332,7 +332,8 @@ def main() -> None:
             _met(not started_any),
         ),
         (
-            "spawn to first `tools/list`, nothing pinned or recorded (all 5 servers started), SDK client",
+            "spawn to first `tools/list`, nothing pinned or recorded"
+            " (all 5 servers started), SDK client",
             f"{statistics.median(cold):.3f} s",
             "",
             "",
