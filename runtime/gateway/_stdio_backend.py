@@ -31,6 +31,7 @@ from runtime.errors import ToolError
 from runtime.gateway import _jsonrpc as rpc
 from runtime.tools import ServerSpec
 from runtime.tools._restarts import RestartRule
+from runtime.tools._server_log import ServerLog
 
 log = logging.getLogger(__name__)
 
@@ -163,7 +164,7 @@ class StdioBackend(RestartRule):
         self.error: str | None = None
         self.restarts = 0
         self.tools: list[dict[str, Any]] = []  # as first listed
-        self._log_dir = log_dir
+        self._stderr = ServerLog(log_dir, spec.name)
         self._startup_timeout = startup_timeout
         self._max_restarts = max_restarts
         self._client_version = client_version
@@ -202,7 +203,7 @@ class StdioBackend(RestartRule):
                 )
             else:
                 self.error = f"server {self.spec.name!r} failed to start: {_describe(exc)}"
-            raise ToolError(self.error + self._log_hint()) from exc
+            raise ToolError(self.error + self._stderr.hint()) from exc
         if self._generation == 1:
             self.tools = tools
         self._current = process
@@ -218,7 +219,7 @@ class StdioBackend(RestartRule):
         env = {**base, **self.spec.env}
         # Leashed: the server dies with mgx even if mgx is killed; its group is ours to stop.
         argv = leash(self.spec.command, env={**os.environ, **self.spec.env}, cwd=self.spec.cwd)
-        errlog = self._errlog()
+        errlog = self._stderr.open()
         try:
             proc = await asyncio.create_subprocess_exec(
                 *argv,
@@ -407,30 +408,6 @@ class StdioBackend(RestartRule):
             else:
                 took = time.perf_counter() - started
                 log.info("server %s restarted in %.2fs", self.spec.name, took)
-
-    # --- stderr ----------------------------------------------------------------------------
-    def _errlog(self) -> TextIO:
-        # A server's stderr goes to its own log file: it must not reach the MCP client.
-        if self._log_dir is None:
-            return open(os.devnull, "w")  # noqa: SIM115 - closed with the process
-        self._log_dir.mkdir(parents=True, exist_ok=True)
-        return open(self._log_path(), "a", encoding="utf-8")  # noqa: SIM115
-
-    def _log_path(self) -> Path:
-        from runtime.tools import sanitise
-
-        assert self._log_dir is not None
-        return self._log_dir / f"{sanitise(self.spec.name)}.log"
-
-    def _log_hint(self) -> str:
-        if self._log_dir is None:
-            return ""
-        try:
-            lines = self._log_path().read_text(encoding="utf-8", errors="replace").splitlines()
-        except OSError:
-            return ""
-        last = next((line.strip() for line in reversed(lines) if line.strip()), "")
-        return f" (stderr: {last[:200]})" if last else f" (log: {self._log_path()})"
 
 
 def _error_result(text: str) -> dict[str, Any]:

@@ -21,6 +21,7 @@ from runtime.errors import ToolError
 from runtime.tools._model import ServerSpec, ServerState
 from runtime.tools._restarts import RestartRule
 from runtime.tools._results import result_text, truncate
+from runtime.tools._server_log import ServerLog
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +45,7 @@ class ServerConnection(RestartRule):
         self.error: str | None = None
         self.restarts = 0
         self.tools: list[Any] = []  # mcp_types.Tool, as first listed
-        self._log_dir = log_dir
+        self._stderr = ServerLog(log_dir, spec.name)
         self._startup_timeout = startup_timeout
         self._max_restarts = max_restarts
         self._max_result_chars = max_result_chars
@@ -86,7 +87,7 @@ class ServerConnection(RestartRule):
             # The server's last stderr line belongs to the error: a deferred start reports
             # it to the model at the first call, long after this raise.
             self.error = f"server {self.spec.name!r} failed to start: {_describe(exc)}"
-            self.error += self._log_hint()
+            self.error += self._stderr.hint()
             raise ToolError(self.error) from exc
         self.state = "active"
         self.error = None
@@ -137,7 +138,7 @@ class ServerConnection(RestartRule):
                     ready.set_exception(
                         ToolError(
                             f"server {self.spec.name!r} did not finish starting within "
-                            f"{self._startup_timeout:g}s" + self._log_hint()
+                            f"{self._startup_timeout:g}s" + self._stderr.hint()
                         )
                     )
                 else:
@@ -181,7 +182,7 @@ class ServerConnection(RestartRule):
                 params = StdioServerParameters(
                     command=argv[0], args=argv[1:], env=dict(self.spec.env), cwd=self.spec.cwd
                 )
-                target: Any = _stdio_transport(params, stack.enter_context(self._errlog()))
+                target: Any = _stdio_transport(params, stack.enter_context(self._stderr.open()))
             else:
                 if self.spec.command:  # a package serving HTTP: its process is ours to run
                     await self._start_http_process(stack)
@@ -197,7 +198,7 @@ class ServerConnection(RestartRule):
         if not self.spec.url:
             name, transport = self.spec.name, self.spec.transport
             raise ToolError(f"server {name!r} serves {transport} but has no URL")
-        errlog = stack.enter_context(self._errlog())
+        errlog = stack.enter_context(self._stderr.open())
         process = listening_process(
             self.spec.command,
             url=self.spec.url,
@@ -209,30 +210,7 @@ class ServerConnection(RestartRule):
         try:
             await stack.enter_async_context(process)
         except ServerExited as exc:
-            raise ToolError(f"server {self.spec.name!r} {exc}" + self._log_hint()) from None
-
-    def _errlog(self) -> contextlib.AbstractContextManager[TextIO]:
-        # A server's stderr goes to its own log file: it must not interleave with mgx output.
-        if self._log_dir is None:
-            return open(os.devnull, "w")  # noqa: SIM115 - closed by the exit stack
-        self._log_dir.mkdir(parents=True, exist_ok=True)
-        return open(self._log_path(), "a", encoding="utf-8")  # noqa: SIM115
-
-    def _log_path(self) -> Path:
-        from runtime.tools._naming import sanitise
-
-        assert self._log_dir is not None
-        return self._log_dir / f"{sanitise(self.spec.name)}.log"
-
-    def _log_hint(self) -> str:
-        if self._log_dir is None:
-            return ""
-        try:
-            lines = self._log_path().read_text(encoding="utf-8", errors="replace").splitlines()
-        except OSError:
-            return ""
-        last = next((line.strip() for line in reversed(lines) if line.strip()), "")
-        return f" (stderr: {last[:200]})" if last else f" (log: {self._log_path()})"
+            raise ToolError(f"server {self.spec.name!r} {exc}" + self._stderr.hint()) from None
 
     # --- calls -----------------------------------------------------------------------------
     async def call(
