@@ -19,10 +19,8 @@ import asyncio
 import contextlib
 import itertools
 import json
-import logging
 import os
 import signal
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TextIO
@@ -30,10 +28,9 @@ from typing import Any, TextIO
 from runtime.errors import ToolError
 from runtime.gateway import _jsonrpc as rpc
 from runtime.tools import ServerSpec
-from runtime.tools._restarts import RestartRule
+from runtime.tools._model import ServerState
+from runtime.tools._restarts import RestartRule, describe_error
 from runtime.tools._server_log import ServerLog
-
-log = logging.getLogger(__name__)
 
 __all__ = ["StdioBackend"]
 
@@ -160,7 +157,7 @@ class StdioBackend(RestartRule):
         client_version: str = "0",
     ) -> None:
         self.spec = spec
-        self.state = "starting"
+        self.state: ServerState = "starting"
         self.error: str | None = None
         self.restarts = 0
         self.tools: list[dict[str, Any]] = []  # as first listed
@@ -182,7 +179,7 @@ class StdioBackend(RestartRule):
             process = await self._spawn()
         except OSError as exc:
             self.state = "failed"
-            self.error = f"server {self.spec.name!r} failed to start: {_describe(exc)}"
+            self.error = f"server {self.spec.name!r} failed to start: {describe_error(exc)}"
             raise ToolError(self.error) from exc
         try:
             async with asyncio.timeout(self._startup_timeout):
@@ -202,7 +199,7 @@ class StdioBackend(RestartRule):
                     f"{self._startup_timeout:g}s"
                 )
             else:
-                self.error = f"server {self.spec.name!r} failed to start: {_describe(exc)}"
+                self.error = f"server {self.spec.name!r} failed to start: {describe_error(exc)}"
             raise ToolError(self.error + self._stderr.hint()) from exc
         if self._generation == 1:
             self.tools = tools
@@ -386,28 +383,10 @@ class StdioBackend(RestartRule):
     async def _probe(self, handle: Any) -> None:
         await handle.request("ping")
 
-    async def _restart(self, generation: int, why: str) -> None:
-        async with self._lock:
-            if generation != self._generation:
-                return
-            process, self._current = self._current, None
-            if process is not None:
-                await self._terminate(process)
-            if self.restarts >= self._max_restarts:
-                self.state = "failed"
-                self.error = f"{why}; restart limit ({self._max_restarts}) reached"
-                return
-            self.restarts += 1
-            log.warning("restarting MCP server %s (%s)", self.spec.name, why)
-            started = time.perf_counter()
-            try:
-                await self.start()
-            except Exception as exc:
-                self.state = "failed"
-                self.error = f"{why}; restart failed: {_describe(exc)}"
-            else:
-                took = time.perf_counter() - started
-                log.info("server %s restarted in %.2fs", self.spec.name, took)
+    async def _stop_instance(self) -> None:
+        process, self._current = self._current, None
+        if process is not None:
+            await self._terminate(process)
 
 
 def _error_result(text: str) -> dict[str, Any]:
@@ -420,10 +399,3 @@ async def _exited(proc: asyncio.subprocess.Process, timeout: float) -> bool:
         return True
     except TimeoutError:
         return False
-
-
-def _describe(exc: BaseException) -> str:
-    if isinstance(exc, BaseExceptionGroup):
-        return _describe(exc.exceptions[0]) if exc.exceptions else type(exc).__name__
-    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__

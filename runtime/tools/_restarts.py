@@ -10,9 +10,15 @@ the server once. The runtime's ``ServerConnection`` (mcp SDK client) and the gat
 from __future__ import annotations
 
 import asyncio
+import logging
+import time
 from typing import Any
 
-__all__ = ["RestartRule"]
+from runtime.tools._model import ServerSpec, ServerState
+
+__all__ = ["RestartRule", "describe_error"]
+
+log = logging.getLogger(__name__)
 
 _MAX_PROBE_TIMEOUT = 5.0
 
@@ -20,18 +26,47 @@ _MAX_PROBE_TIMEOUT = 5.0
 class RestartRule:
     """Mixin: the attributes below are set by the connection, which implements the hooks."""
 
+    spec: ServerSpec
+    state: ServerState
+    error: str | None
     restarts: int
     _max_restarts: int
     _generation: int  # bumped at every start: a stale failure report is ignored
     _restart_task: asyncio.Task[None] | None
+    _lock: asyncio.Lock  # held while the server starts, stops or restarts
+
+    async def start(self) -> None:
+        raise NotImplementedError
 
     async def _probe(self, handle: Any) -> None:
         """Send one cheap request to the running server (``handle``); raise if it fails."""
         raise NotImplementedError
 
+    async def _stop_instance(self) -> None:
+        """Stop the running instance (if any) before a restart; the lock is held."""
+        raise NotImplementedError
+
     async def _restart(self, generation: int, why: str) -> None:
         """Stop instance ``generation`` and start another, within the restart limit."""
-        raise NotImplementedError
+        async with self._lock:
+            if generation != self._generation:
+                return  # already restarted by another caller
+            await self._stop_instance()
+            if self.restarts >= self._max_restarts:
+                self.state = "failed"
+                self.error = f"{why}; restart limit ({self._max_restarts}) reached"
+                return
+            self.restarts += 1
+            log.warning("restarting MCP server %s (%s)", self.spec.name, why)
+            started = time.perf_counter()
+            try:
+                await self.start()
+            except Exception as exc:
+                self.state = "failed"
+                self.error = f"{why}; restart failed: {describe_error(exc)}"
+            else:
+                took = time.perf_counter() - started
+                log.info("server %s restarted in %.2fs", self.spec.name, took)
 
     async def _responsive(self, handle: Any, timeout: float) -> bool:
         try:
@@ -60,3 +95,11 @@ class RestartRule:
         if generation != self._generation or (self._restart_task and not self._restart_task.done()):
             return  # another caller already saw this instance fail
         self._restart_task = asyncio.create_task(self._restart(generation, why))
+
+
+def describe_error(exc: BaseException) -> str:
+    """``Type: first line`` of ``exc`` (the first of a group), for one-line messages."""
+    if isinstance(exc, BaseExceptionGroup):
+        return describe_error(exc.exceptions[0]) if exc.exceptions else type(exc).__name__
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__

@@ -12,14 +12,13 @@ import asyncio
 import contextlib
 import logging
 import os
-import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any, TextIO
 
 from runtime.errors import ToolError
 from runtime.tools._model import ServerSpec, ServerState
-from runtime.tools._restarts import RestartRule
+from runtime.tools._restarts import RestartRule, describe_error
 from runtime.tools._results import result_text, truncate
 from runtime.tools._server_log import ServerLog
 
@@ -86,7 +85,7 @@ class ServerConnection(RestartRule):
                 raise
             # The server's last stderr line belongs to the error: a deferred start reports
             # it to the model at the first call, long after this raise.
-            self.error = f"server {self.spec.name!r} failed to start: {_describe(exc)}"
+            self.error = f"server {self.spec.name!r} failed to start: {describe_error(exc)}"
             self.error += self._stderr.hint()
             raise ToolError(self.error) from exc
         self.state = "active"
@@ -144,7 +143,7 @@ class ServerConnection(RestartRule):
                 else:
                     ready.set_exception(exc if isinstance(exc, Exception) else ToolError(str(exc)))
             if isinstance(exc, Exception):
-                log.debug("server %s runner ended: %s", self.spec.name, _describe(exc))
+                log.debug("server %s runner ended: %s", self.spec.name, describe_error(exc))
                 return
             raise
 
@@ -262,9 +261,9 @@ class ServerConnection(RestartRule):
                 None,
             )
         except Exception as exc:  # transport faults (e.g. a remote dropping) are tool errors too
-            self._schedule_restart(generation, _describe(exc))
+            self._schedule_restart(generation, describe_error(exc))
             return (
-                f"Tool error: server {self.spec.name!r} failed: {_describe(exc)}"
+                f"Tool error: server {self.spec.name!r} failed: {describe_error(exc)}"
                 f"{self._restart_note()}",
                 True,
                 None,
@@ -275,27 +274,8 @@ class ServerConnection(RestartRule):
     async def _probe(self, handle: Any) -> None:
         await handle.session.list_tools()
 
-    async def _restart(self, generation: int, why: str) -> None:
-        async with self._lock:
-            if generation != self._generation:
-                return
-            await self._join_runner()
-            if self.restarts >= self._max_restarts:
-                self.state = "failed"
-                self.error = f"{why}; restart limit ({self._max_restarts}) reached"
-                return
-            self.restarts += 1
-            log.warning("restarting MCP server %s (%s)", self.spec.name, why)
-            started = time.perf_counter()
-            try:
-                await self.start()
-            except Exception as exc:
-                self.state = "failed"
-                self.error = f"{why}; restart failed: {_describe(exc)}"
-            else:
-                log.info(
-                    "server %s restarted in %.2fs", self.spec.name, time.perf_counter() - started
-                )
+    async def _stop_instance(self) -> None:
+        await self._join_runner()
 
 
 async def _list_all_tools(client: Any) -> list[Any]:
@@ -339,14 +319,6 @@ def _single(exc: BaseException) -> BaseException:
     while isinstance(exc, BaseExceptionGroup) and len(exc.exceptions) == 1:
         exc = exc.exceptions[0]
     return exc
-
-
-def _describe(exc: BaseException) -> str:
-    if isinstance(exc, BaseExceptionGroup):
-        inner = exc.exceptions[0] if exc.exceptions else exc
-        return _describe(inner)
-    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
 def _version() -> str:
