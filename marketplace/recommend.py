@@ -31,7 +31,7 @@ if TYPE_CHECKING:
     from marketplace.usage import UsageStore
     from registry_cache.serverjson import ServerVersion
 
-__all__ = ["Recommendation", "quality_signals", "recommend"]
+__all__ = ["Recommendation", "Recommendations", "quality_signals", "recommend"]
 
 OFFICIAL_META = "io.modelcontextprotocol.registry/official"
 QUALITY_KEYS = ("rating", "stars", "downloads", "weeklyDownloads", "installs", "score")
@@ -48,6 +48,14 @@ class Recommendation:
     installable: bool
     reasons: list[str] = field(default_factory=list)  # why it ranks where it does
     quality: dict[str, Any] = field(default_factory=dict)  # `_meta` signals as published
+
+
+@dataclass(frozen=True)
+class Recommendations:
+    items: list[Recommendation]  # best first
+    # Project tools that matched the task: left out (the point is what to add), but named,
+    # or a user looking for a tool they already have would think the catalogue lacks it.
+    in_project: list[str]
 
 
 def quality_signals(raw_meta: Mapping[str, Any] | None) -> dict[str, Any]:
@@ -180,7 +188,7 @@ def recommend(
     usage: UsageStore | None = None,
     limit: int = 10,
     now: datetime | None = None,
-) -> list[Recommendation]:
+) -> Recommendations:
     """Ranked recommendations for ``task`` (None: for the project as it stands)."""
     now = now or datetime.now(UTC)
     hits = catalog.search(task or "", limit=max(50, limit * 5))
@@ -189,8 +197,10 @@ def recommend(
     sessions = list(usage.sessions().values()) if usage is not None else []
     co = _co_usage(sessions, in_project)
     out = []
+    have = []
     for hit in hits:
         if hit.name in in_project:
+            have.append(hit.name)
             continue
         sv = catalog.cache.get(hit.name, registry=hit.registry)
         if sv is None:
@@ -199,4 +209,5 @@ def recommend(
         relevance = 5 * max(0.0, hit.score) / top if task else 0.0
         out.append(_score(sv, relevance, registry=hit.registry, lock=lock, co_usage=co, now=now))
     out.sort(key=lambda r: (-r.score, r.name))
-    return out[:limit]
+    in_project_hits = list(dict.fromkeys(have)) if task else []  # one per name, any registry
+    return Recommendations(items=out[:limit], in_project=in_project_hits)

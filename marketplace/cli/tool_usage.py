@@ -78,23 +78,19 @@ def recommend(
         if project is not None:
             raise  # an explicit project that is not one is bad input; none found is fine
     with Catalog(settings, offline=True if offline else None) as catalog:
-        recs = do_recommend(
+        found = do_recommend(
             catalog,
             task,
             lock=lock,
             usage=UsageStore.for_settings(settings),
             limit=limit,
         )
-        # Tools the project has are not recommendations; say so, or a user who searched for
-        # one they already have would think the catalogue lacks it.
-        have = []
-        if task and lock is not None and lock.tools:
-            hits = catalog.search(task, limit=max(50, limit * 5))
-            have = [h.name for h in hits if h.name in lock.tools][:5]
         for line in catalog.notes:
             note(f"mgx: note: {line}")
-    if have:
-        note(f"mgx: note: already in this project, so left out: {', '.join(have)}")
+    if found.in_project:
+        left_out = ", ".join(found.in_project[:5])
+        note(f"mgx: note: already in this project, so left out: {left_out}")
+    recs = found.items
     if as_json:
         emit_json(recs)
         return
