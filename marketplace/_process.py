@@ -38,6 +38,17 @@ from urllib.parse import urlsplit
 # tool must not see the user's unrelated secrets. DOTNET_ROOT: a .NET tool's launcher finds
 # the runtime through it when .NET is not installed in its default place.
 PASSED_ENV = ("PATH", "HOME", "LANG", "TMPDIR", "USER", "DOTNET_ROOT")
+
+
+def inherited_env() -> dict[str, str]:
+    """The variables of mgx's environment that every server it starts gets (``PASSED_ENV``).
+
+    Servers over stdio also get the mcp SDK's default set (HOME, LOGNAME, PATH, SHELL, TERM,
+    USER); this is added to it, so that a server sees the same variables however it runs.
+    """
+    return {k: v for k, v in os.environ.items() if k in PASSED_ENV}
+
+
 _POLL = 0.1
 _STOP_WAIT = 5.0
 _LEASH = Path(__file__).with_name("_leash.py")
@@ -156,7 +167,7 @@ async def listening_process(
     seconds (if given; else the caller's own timeout bounds the wait); either way, and on
     leaving the block, the process group is stopped.
     """
-    full_env = {k: v for k, v in os.environ.items() if k in PASSED_ENV} | dict(env)
+    full_env = inherited_env() | dict(env)
     # Its own process group: stopping it stops its children too.
     proc = spawn(
         command, cwd=cwd, env=full_env, stdin=subprocess.DEVNULL, stdout=errlog, stderr=errlog

@@ -19,7 +19,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any, TextIO
 
-from marketplace._process import ServerExited, leash, listening_process
+from marketplace._process import ServerExited, inherited_env, leash, listening_process
 from marketplace.errors import InstallError
 from marketplace.installers._io import tail
 from marketplace.installers._model import LaunchSpec
@@ -96,7 +96,7 @@ async def _session(launch: LaunchSpec, errlog: TextIO) -> AsyncIterator[Any]:
         # mgx". The SDK looks the program up on PATH from its default environment.
         argv = leash(launch.command, env={**os.environ, **launch.env}, cwd=launch.cwd)
         params = StdioServerParameters(
-            command=argv[0], args=argv[1:], env=dict(launch.env), cwd=launch.cwd
+            command=argv[0], args=argv[1:], env=inherited_env() | dict(launch.env), cwd=launch.cwd
         )
         async with Client(stdio_client(params, errlog=errlog), client_info=info) as client:
             yield client

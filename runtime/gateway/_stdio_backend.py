@@ -35,8 +35,9 @@ from runtime.tools._server_log import ServerLog
 __all__ = ["StdioBackend"]
 
 # The variables a stdio server inherits besides its bindings: the same set as the mcp SDK's
-# stdio client gives (so a server sees the same environment under the gateway as under an
-# agent's tool hub); a tool must not see the user's unrelated secrets.
+# stdio client gives, plus marketplace._process.inherited_env() as the runtime adds it (so a
+# server sees the same environment under the gateway as under an agent's tool hub); a tool
+# must not see the user's unrelated secrets.
 _BASE_ENV = ("HOME", "LOGNAME", "PATH", "SHELL", "TERM", "USER")
 _LINE_LIMIT = 64 * 1024 * 1024  # one JSON-RPC message per line; tool results can be large
 _EXIT_GRACE = 2.0  # after stdin closes, before SIGTERM (the SDK's figures)
@@ -208,11 +209,12 @@ class StdioBackend(RestartRule):
         self.error = None
 
     async def _spawn(self) -> _Process:
-        from marketplace._process import leash
+        from marketplace._process import inherited_env, leash
 
         if not self.spec.command:
             raise ToolError(f"server {self.spec.name!r} has no command to run")
         base = {k: v for k in _BASE_ENV if (v := os.environ.get(k)) and not v.startswith("()")}
+        base |= inherited_env()
         env = {**base, **self.spec.env}
         # Leashed: the server dies with mgx even if mgx is killed; its group is ours to stop.
         argv = leash(self.spec.command, env={**os.environ, **self.spec.env}, cwd=self.spec.cwd)

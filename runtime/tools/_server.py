@@ -169,7 +169,7 @@ class ServerConnection(RestartRule):
             if self.spec.transport == "stdio":
                 from mcp.client.stdio import StdioServerParameters
 
-                from marketplace._process import leash
+                from marketplace._process import inherited_env, leash
 
                 if not self.spec.command:
                     raise ToolError(f"server {self.spec.name!r} has no command to run")
@@ -179,7 +179,10 @@ class ServerConnection(RestartRule):
                     self.spec.command, env={**os.environ, **self.spec.env}, cwd=self.spec.cwd
                 )
                 params = StdioServerParameters(
-                    command=argv[0], args=argv[1:], env=dict(self.spec.env), cwd=self.spec.cwd
+                    command=argv[0],
+                    args=argv[1:],
+                    env=inherited_env() | dict(self.spec.env),
+                    cwd=self.spec.cwd,
                 )
                 target: Any = _stdio_transport(params, stack.enter_context(self._stderr.open()))
             else:

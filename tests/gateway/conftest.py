@@ -52,6 +52,7 @@ SERVER_TOOLS = [
     "echo",
     "fail",
     "freeze",
+    "getenv",
     "numbers",
     "pid",
     "progress",

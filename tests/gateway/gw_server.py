@@ -159,6 +159,12 @@ def rich() -> list[Any]:
 
 
 @server.tool()
+def getenv(name: str) -> str:
+    """The value of environment variable NAME as this server sees it ("<unset>" if not)."""
+    return os.environ.get(name, "<unset>")
+
+
+@server.tool()
 def numbers() -> dict[str, int]:
     """Structured content."""
     return {"one": 1, "two": 2}
