@@ -132,10 +132,12 @@ class UsageStore:
     def _connect(self) -> sqlite3.Connection:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
-        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-        conn.execute("PRAGMA journal_mode = WAL")
-        conn.execute("PRAGMA synchronous = NORMAL")
-        conn.executescript(_SCHEMA)
+        try:
+            conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            _prepare(conn)
+        except BaseException:
+            conn.close()
+            raise
         return conn
 
     def add(self, rows: Iterable[tuple[float, str, str, str, int, float]]) -> int:
@@ -209,6 +211,30 @@ class UsageStore:
         ):
             out.setdefault(str(session), set()).add(str(server))
         return out
+
+
+def _prepare(conn: sqlite3.Connection) -> None:
+    """WAL mode and the schema, retried while another process holds the file.
+
+    Switching to WAL (and recovering a WAL another process left) takes locks for which SQLite
+    does not always call the busy handler: with several writers starting at once, one can get
+    "database is locked" at once. Waiting for it here is what the busy timeout promises.
+    """
+    deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+    pause = 0.005
+    while True:
+        try:
+            if conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+                conn.execute("PRAGMA journal_mode = WAL")  # persistent: once per database
+            conn.execute("PRAGMA synchronous = NORMAL")
+            conn.executescript(_SCHEMA)
+            return
+        except sqlite3.OperationalError as exc:
+            busy = "locked" in str(exc) or "busy" in str(exc)
+            if not busy or time.monotonic() + pause > deadline:
+                raise
+            time.sleep(pause)  # bounded back-off, as SQLite's own busy handler does
+            pause = min(pause * 2, 0.1)
 
 
 class UsageRecorder:
